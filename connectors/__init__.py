@@ -1,0 +1,1 @@
+"""Connectors to remote calendars (Google, Microsoft 365) and the pure sync planner."""

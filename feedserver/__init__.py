@@ -1,0 +1,1 @@
+"""sencocal's service edge: the CLI, ICS rendering and bundled data (the Flask app comes next)."""

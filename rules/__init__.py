@@ -1,0 +1,34 @@
+"""sencocal's pure core: rule packs, the date language, school profiles and the evaluator.
+
+Nothing here does I/O, reads a clock or the environment: callers pass bytes and dates in.
+"""
+
+from __future__ import annotations
+
+from rules.errors import PackError, PackRejected, Problem, SencocalInputError
+from rules.evaluate import EvalWarning, Evaluation, Memo, PackConflict, evaluate, evaluate_full
+from rules.event import Event, EventBody, EventKey
+from rules.loading import load_pack
+from rules.pack import Pack, Rule
+from rules.profile import SchoolProfile, load_profile
+
+__all__ = [
+    "EvalWarning",
+    "Evaluation",
+    "Event",
+    "EventBody",
+    "EventKey",
+    "Memo",
+    "Pack",
+    "PackConflict",
+    "PackError",
+    "PackRejected",
+    "Problem",
+    "Rule",
+    "SchoolProfile",
+    "SencocalInputError",
+    "evaluate",
+    "evaluate_full",
+    "load_pack",
+    "load_profile",
+]

@@ -1,0 +1,393 @@
+"""Resolving date expressions for one school and academic year, saying how each date was found.
+
+Everything school-specific is asked through :class:`rules.reads.Reads`; a missing input raises
+:class:`Unresolved` naming what the school (or its LA) needs to supply.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+
+from rules.calendar import (
+    ONE_DAY,
+    TermYear,
+    academic_year_of,
+    add_working_days,
+    bank_holiday_name,
+    is_working_day,
+    year_bounds,
+)
+from rules.expr import DateExpr, Offset
+from rules.reads import Reads
+from rules.vocabulary import MONTHS, WEEKDAYS, Status, academic_year_label
+
+
+class Unresolved(Exception):
+    """A date cannot be worked out for this school; ``need`` says what is missing."""
+
+    def __init__(self, need: str, subject: str, message: str) -> None:
+        super().__init__(message)
+        self.need = need  # "term_dates" | "date_key" | "reference" | "date"
+        self.subject = subject
+        self.message = message
+
+
+class NotPublished(Exception):
+    """A nationally published date is not known for this year and must not be guessed."""
+
+    def __init__(self, estimate: dt.date | None) -> None:
+        super().__init__("not published")
+        self.estimate = estimate
+
+
+@dataclass
+class Resolved:
+    """A resolved date with its optional last day (published ranges), status and explanation."""
+
+    day: dt.date
+    last: dt.date | None = None
+    status: Status = Status.CONFIRMED
+    why: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where an expression is being resolved: year, repeat position, rule identity."""
+
+    year: int
+    ref: str  # pack:rule, for published-date look-ups
+    this_half: str | None = None
+    this_term: str | None = None
+    this_month: int | None = None
+    pinned: dt.date | None = None  # the school_date this occurrence is for
+
+
+ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", "last": "last"}
+
+
+def fmt(day: dt.date) -> str:
+    """``Thu 1 Oct 2026``."""
+    return f"{WEEKDAYS[day.weekday()][:3].capitalize()} {day.day} {MONTHS[day.month - 1][:3].capitalize()} {day.year}"  # noqa: E501
+
+
+def resolve(expr: DateExpr, scope: Scope, reads: Reads) -> Resolved:
+    """Resolve ``expr`` (base, offsets; not the adjustment, see :func:`adjust`)."""
+    got = _base(expr, scope, reads)
+    if not expr.is_zero():
+        got.day = shift(got.day, expr.offset(), reads, got.why)
+        got.last = None
+    return got
+
+
+def _month_date(month: int, year: int) -> int:
+    return year if month >= 9 else year + 1
+
+
+def _base(expr: DateExpr, scope: Scope, reads: Reads) -> Resolved:
+    year = scope.year
+    base = expr.base
+    if base == "day":
+        month = MONTHS.index(expr.month) + 1 if expr.month else scope.this_month
+        assert month is not None and expr.day is not None
+        cal_year = _month_date(month, year)
+        day = expr.day
+        why = f"{day} {MONTHS[month - 1].capitalize()}"
+        if month == 2 and day == 29 and not _leap(cal_year):
+            return Resolved(dt.date(cal_year, 2, 28), why=[f"29 February is 28 February in {cal_year}"])
+        return Resolved(dt.date(cal_year, month, day), why=[f"{why} {cal_year}"])
+    if base == "weekday":
+        month = MONTHS.index(expr.month) + 1 if expr.month else scope.this_month
+        assert month is not None and expr.weekday is not None and expr.nth is not None
+        cal_year = _month_date(month, year)
+        weekday = WEEKDAYS.index(expr.weekday)
+        day = nth_weekday(cal_year, month, weekday, expr.nth)
+        words = f"{ORDINALS[expr.nth]} {expr.weekday.capitalize()} of {MONTHS[month - 1].capitalize()} {cal_year}"  # noqa: E501
+        return Resolved(day, why=[words])
+    if base in ("half", "break", "term"):
+        terms = need_periods(reads, year)
+        if base == "half":
+            label = scope.this_half if expr.half == "this" else expr.half
+            assert label is not None
+            span = terms.half(label)
+            what = f"half term {label}"
+        elif base == "term":
+            label = scope.this_term if expr.term == "this" else expr.term
+            assert label is not None
+            span = terms.term(label)
+            what = f"{label} term"
+        else:
+            label = str(expr.break_)
+            span = terms.break_(label)
+            what = f"{label} break"
+        day = span[0] if expr.at == "start" else span[1]
+        return Resolved(day, why=[f"{'first' if expr.at == 'start' else 'last'} day of {what}"])
+    if base == "academic_year":
+        first, last = year_bounds(year)
+        day = first if expr.academic_year == "start" else last
+        return Resolved(day, why=[f"{expr.academic_year} of academic year {academic_year_label(year)}"])  # noqa: E501
+    if base == "financial_year":
+        month = reads.ask(("fy",))
+        day = dt.date(year + 1, 4, 1) if month == 4 else dt.date(year, 9, 1)
+        return Resolved(day, why=[f"financial year starts {fmt(day)} for this type of school"])
+    if base == "staff_day":
+        day = first_staff_day(reads, year) if expr.staff_day == "first" else last_staff_day(reads, year)  # noqa: E501
+        return Resolved(day, why=[f"{expr.staff_day} staff day of {academic_year_label(year)}"])
+    if base == "after":
+        return _after(expr, scope, reads)
+    if base == "school_date":
+        if scope.pinned is not None:
+            return Resolved(scope.pinned, why=[f"your {key_words(str(expr.school_date))} date"])
+        dates = school_dates(reads, str(expr.school_date), year)
+        return Resolved(dates[0], why=[f"your {key_words(str(expr.school_date))} date"])
+    if base == "published":
+        return _published(expr, scope, reads)
+    raise AssertionError(base)  # pragma: no cover - validation admits only known bases
+
+
+def _after(expr: DateExpr, scope: Scope, reads: Reads) -> Resolved:
+    ref = str(expr.after)
+    answer = reads.ask(("rule", ref, scope.year))
+    if not isinstance(answer, tuple) or answer[0] != "ok":
+        reason = answer[1] if isinstance(answer, tuple) else "it has no date"
+        raise Unresolved("reference", ref, f"depends on '{ref}', which {reason}")
+    _, start, last, status, title = answer
+    day = start if expr.at == "start" else last
+    return Resolved(day, status=Status(status), why=[f"{'start' if expr.at == 'start' else 'end'} of '{title}' ({fmt(day)})"])  # noqa: E501
+
+
+def _published(expr: DateExpr, scope: Scope, reads: Reads) -> Resolved:
+    year = scope.year
+    found: Any = reads.ask(("published", scope.ref, year))
+    who = "published"
+    if found is not None:
+        value, who = found
+    else:
+        value = (expr.published or {}).get(year)
+    if value is not None:
+        first, last = (value, None) if isinstance(value, dt.date) else value
+        if not isinstance(first, dt.date):  # pragma: no cover - validated at load
+            raise Unresolved("date", scope.ref, "published value is not a date")
+        text = f"{who} date for {academic_year_label(year)}"
+        return Resolved(first, last, Status.CONFIRMED, [text])
+    if expr.fallback is not None:
+        estimate = resolve(expr.fallback, scope, reads)
+        if expr.status == "computed":
+            estimate.status = Status.COMPUTED
+            estimate.why = [
+                f"not yet published for {academic_year_label(year)}; computed from the usual "
+                "pattern: " + ", ".join(estimate.why)
+            ]
+            return estimate
+        raise NotPublished(estimate.day)
+    raise NotPublished(None)
+
+
+def school_dates(reads: Reads, key: str, year: int) -> tuple[dt.date, ...]:
+    """The school's dates under ``key`` inside academic year ``year`` (at least one).
+
+    Raises:
+        Unresolved: the school has given none for this year.
+    """
+    first, last = year_bounds(year)
+    dates = tuple(d for d in reads.ask(("named", key)) if first <= d <= last)
+    if not dates:
+        raise Unresolved(
+            "date_key",
+            key,
+            f"needs your {key_words(key)} date(s) for {academic_year_label(year)}",
+        )
+    return dates
+
+
+def key_words(key: str) -> str:
+    """``parents_evening`` -> ``parents' evening``-ish plain words."""
+    words = key.replace("_", " ").replace("-", " ")
+    return words.replace("parents ", "parents' ")
+
+
+def nth_weekday(year: int, month: int, weekday: int, nth: int | str) -> dt.date:
+    """The nth (1-4) or last ``weekday`` (0 = Monday) of a month."""
+    if nth == "last":
+        last = dt.date(year, month, 1) + relativedelta(months=1, days=-1)
+        return last - dt.timedelta(days=(last.weekday() - weekday) % 7)
+    first = dt.date(year, month, 1)
+    first += dt.timedelta(days=(weekday - first.weekday()) % 7)
+    assert isinstance(nth, int)
+    return first + dt.timedelta(weeks=nth - 1)
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+# --- calendar questions answered through probes -------------------------------------------
+
+
+def need_periods(reads: Reads, year: int) -> TermYear:
+    """The TermYear for ``year``.
+
+    Raises:
+        Unresolved: no term dates for that year from the school or its LA.
+    """
+    terms = reads.periods(year)
+    if terms is None:
+        raise Unresolved(
+            "term_dates", str(year), f"needs term dates for {academic_year_label(year)}"
+        )
+    return terms
+
+
+def is_staff_day(reads: Reads, day: dt.date) -> bool:
+    """A term day or an INSET day."""
+    if need_periods(reads, academic_year_of(day)).is_term_day(day):
+        return True
+    return day.weekday() < 5 and bool(reads.inset(day, day))
+
+
+def is_school_day(reads: Reads, day: dt.date) -> bool:
+    """A term day that is not an INSET day."""
+    if not need_periods(reads, academic_year_of(day)).is_term_day(day):
+        return False
+    return not reads.inset(day, day)
+
+
+def next_staff_day(reads: Reads, day: dt.date, step: int = 1) -> dt.date:
+    """The first staff day on or after ``day`` (before, with ``step=-1``)."""
+    while True:
+        year = academic_year_of(day)
+        terms = need_periods(reads, year)
+        first, last = year_bounds(year)
+        if step > 0:
+            term_day = terms.term_day_at_or_after(day)
+            edge = term_day if term_day is not None else last
+            insets = [d for d in reads.inset(day, edge) if d.weekday() < 5]
+            if insets:
+                return insets[0]
+            if term_day is not None:
+                return term_day
+            day = last + ONE_DAY
+        else:
+            term_day = terms.term_day_at_or_before(day)
+            edge = term_day if term_day is not None else first
+            insets = [d for d in reads.inset(edge, day) if d.weekday() < 5]
+            if insets:
+                return insets[-1]
+            if term_day is not None:
+                return term_day
+            day = first - ONE_DAY
+
+
+def next_school_day(reads: Reads, day: dt.date, step: int = 1) -> dt.date:
+    """The first school day on or after ``day`` (before, with ``step=-1``)."""
+    while True:
+        year = academic_year_of(day)
+        terms = need_periods(reads, year)
+        first, last = year_bounds(year)
+        found = terms.term_day_at_or_after(day) if step > 0 else terms.term_day_at_or_before(day)
+        if found is None:
+            day = last + ONE_DAY if step > 0 else first - ONE_DAY
+            continue
+        if not reads.inset(found, found):
+            return found
+        day = found + dt.timedelta(days=step)
+
+
+def add_school_days(reads: Reads, day: dt.date, count: int) -> dt.date:
+    """Move ``count`` school days from ``day`` (negative moves back)."""
+    step = 1 if count >= 0 else -1
+    for _ in range(abs(count)):
+        day = next_school_day(reads, day + dt.timedelta(days=step), step)
+    return day
+
+
+def add_staff_days(reads: Reads, day: dt.date, count: int) -> dt.date:
+    """Move ``count`` staff days from ``day`` (negative moves back)."""
+    step = 1 if count >= 0 else -1
+    for _ in range(abs(count)):
+        day = next_staff_day(reads, day + dt.timedelta(days=step), step)
+    return day
+
+
+def first_staff_day(reads: Reads, year: int) -> dt.date:
+    """The year's first staff day (often an INSET day before the first term day)."""
+    return next_staff_day(reads, year_bounds(year)[0])
+
+
+def last_staff_day(reads: Reads, year: int) -> dt.date:
+    """The year's last staff day."""
+    return next_staff_day(reads, year_bounds(year)[1], step=-1)
+
+
+def shift(day: dt.date, offset: Offset, reads: Reads, why: list[str]) -> dt.date:
+    """Apply ``offset`` in order: months, weeks, days, working, school, staff days."""
+    parts = []
+    if offset.months:
+        day = day + relativedelta(months=offset.months)
+        parts.append(_signed(offset.months, "month"))
+    if offset.weeks or offset.days:
+        day = day + dt.timedelta(weeks=offset.weeks, days=offset.days)
+        if offset.weeks:
+            parts.append(_signed(offset.weeks, "week"))
+        if offset.days:
+            parts.append(_signed(offset.days, "day"))
+    if offset.working_days:
+        day = add_working_days(day, offset.working_days)
+        parts.append(_signed(offset.working_days, "working day"))
+    if offset.school_days:
+        day = add_school_days(reads, day, offset.school_days)
+        parts.append(_signed(offset.school_days, "school day"))
+    if offset.staff_days:
+        day = add_staff_days(reads, day, offset.staff_days)
+        parts.append(_signed(offset.staff_days, "staff day"))
+    why.append(" and ".join(parts) + f" → {fmt(day)}")
+    return day
+
+
+def _signed(count: int, unit: str) -> str:
+    plural = unit if abs(count) == 1 else unit + "s"
+    return f"{abs(count)} {plural} {'later' if count > 0 else 'earlier'}"
+
+
+ADJUST_WORDS = {
+    "next_school_day": "next school day",
+    "previous_school_day": "previous school day",
+    "next_staff_day": "next staff day",
+    "previous_staff_day": "previous staff day",
+    "next_working_day": "next working day",
+    "previous_working_day": "previous working day",
+}
+
+
+def adjust(day: dt.date, how: str, reads: Reads, why: list[str]) -> dt.date:
+    """Move ``day`` as ``how`` says (``keep`` leaves it), explaining any move in ``why``."""
+    if how == "keep":
+        return day
+    step = 1 if how.startswith("next") else -1
+    if how.endswith("staff_day"):
+        moved = next_staff_day(reads, day, step)
+    elif how.endswith("school_day"):
+        moved = next_school_day(reads, day, step)
+    else:
+        moved = day
+        while not is_working_day(moved):
+            moved += dt.timedelta(days=step)
+    if moved != day:
+        reason = _reason(day, reads if how.endswith(("staff_day", "school_day")) else None)
+        why.append(f"moved from {fmt(day)}{reason} to {fmt(moved)} ({ADJUST_WORDS[how]})")
+    return moved
+
+
+def _reason(day: dt.date, reads: Reads | None) -> str:
+    name = bank_holiday_name(day)
+    if name:
+        return f", {name}"
+    if day.weekday() >= 5:
+        return ", a weekend"
+    if reads is None:
+        return ""
+    terms = need_periods(reads, academic_year_of(day))
+    return ", an INSET day" if terms.is_term_day(day) else ", in the school holidays"

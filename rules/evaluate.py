@@ -1,0 +1,327 @@
+"""The evaluator: packs + one school's profile + an academic year -> that school's dated events.
+
+``evaluate`` is pure and deterministic: the same inputs give the same events in the same order,
+whatever order the packs and rules come in. Pass a :class:`Memo` to share work between many
+schools (the feed server and the benchmark do); without one, nothing outlives the call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rules.calendar import TermYear, is_working_day, term_year, year_bounds
+from rules.dates import Unresolved, first_staff_day, key_words
+from rules.errors import SencocalInputError
+from rules.event import Event, EventBody
+from rules.outcome import CompiledRule, Need, RuleOutcome, compile_rule, compute
+from rules.pack import Pack, PeriodIn, Rule
+from rules.profile import SchoolProfile
+from rules.reads import Answer, DecisionMemo, Reads, SchoolFacts
+from rules.vocabulary import Audience, Kind, Status, academic_year_label
+
+SYSTEM_PACK = "sencocal"
+
+
+class PackConflict(SencocalInputError):
+    """Two packs given to one evaluation share a slug."""
+
+
+@dataclass(frozen=True)
+class EvalWarning:
+    """Something a school, LA or pack author should know about one evaluation.
+
+    ``need`` is ``term_dates``, ``date_key``, ``reference``, ``date`` or ``unpublished``.
+    """
+
+    need: str
+    subject: str
+    message: str
+    refs: tuple[str, ...]
+
+    def __str__(self) -> str:
+        """Readable one-liner."""
+        who = ", ".join(self.refs[:5]) + (" ..." if len(self.refs) > 5 else "")
+        return f"{who}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Events and warnings for one school and academic year."""
+
+    events: tuple[Event, ...]
+    warnings: tuple[EvalWarning, ...]
+
+
+@dataclass(eq=False)
+class _CompiledPack:
+    pack: Pack
+    rules: tuple[CompiledRule, ...]
+    periods: dict[int, tuple[tuple[str, dt.date, dt.date], ...]]
+
+
+@dataclass
+class Memo:
+    """Work shared between evaluations (compiled packs and rule outcomes); caller-owned.
+
+    Results are keyed by everything they depend on, so sharing one memo across schools and
+    years never changes what :func:`evaluate` returns, only how fast.
+    """
+
+    outcomes: DecisionMemo[RuleOutcome] = field(default_factory=DecisionMemo)
+    _packs: dict[int, _CompiledPack] = field(default_factory=dict)
+    _applicable: dict[tuple[int, Any], tuple[CompiledRule, ...]] = field(default_factory=dict)
+
+    def compiled(self, pack: Pack) -> _CompiledPack:
+        """The compiled form of ``pack`` (kept alive with it, so ids stay unique)."""
+        found = self._packs.get(id(pack))
+        if found is not None and found.pack is pack:
+            return found
+        if len(self._packs) > 256:
+            self._packs.clear()
+            self._applicable.clear()
+        compiled = _CompiledPack(
+            pack=pack,
+            rules=tuple(compile_rule(pack, rule) for rule in pack.rules),
+            periods={
+                year: tuple((p.label, p.start, p.end) for p in periods)
+                for year, periods in (pack.term_dates or {}).items()
+            },
+        )
+        self._packs[id(pack)] = compiled
+        return compiled
+
+    def applicable(self, compiled: _CompiledPack, facets: Any) -> tuple[CompiledRule, ...]:
+        """The rules of ``compiled`` whose ``applies_if`` holds for these school facets."""
+        key = (id(compiled), facets)
+        found = self._applicable.get(key)
+        if found is None:
+            school_type, phases, flags = facets
+            found = tuple(c for c in compiled.rules if _applies(c.rule, school_type, phases, flags))
+            self._applicable[key] = found
+        return found
+
+
+def _applies(rule: Rule, school_type: str, phases: frozenset[str], flags: frozenset[str]) -> bool:
+    cond = rule.applies_if
+    if cond is None:
+        return True
+    if cond.types is not None and school_type not in cond.types:
+        return False
+    if cond.phases is not None and not phases & set(cond.phases):
+        return False
+    if cond.flags is not None and not set(cond.flags) <= flags:
+        return False
+    if cond.any_flags is not None and not flags & set(cond.any_flags):
+        return False
+    return not (cond.not_flags is not None and flags & set(cond.not_flags))
+
+
+def evaluate(
+    packs: Sequence[Pack], profile: SchoolProfile, academic_year: int, *, memo: Memo | None = None
+) -> list[Event]:
+    """The school's events for ``academic_year`` (2026 = 2026/27), in a stable order.
+
+    Args:
+        packs: the packs that apply (built-ins, the LA's, the school's own); the profile's
+            ``packs_off`` are skipped.
+        profile: the school.
+        academic_year: the year the events' anchors lie in.
+        memo: optional shared work between calls.
+
+    Raises:
+        PackConflict: two packs share a slug.
+    """
+    return list(evaluate_full(packs, profile, academic_year, memo=memo).events)
+
+
+def evaluate_full(
+    packs: Sequence[Pack], profile: SchoolProfile, academic_year: int, *, memo: Memo | None = None
+) -> Evaluation:
+    """Like :func:`evaluate`, with the warnings (missing term dates, date keys, ...)."""
+    memo = memo if memo is not None else Memo()
+    year = academic_year
+    active = _active(packs, profile, memo)
+    facts = _facts(active, profile, year)
+    index = {c.ref: c for cp in active for c in cp.rules}
+    resolving: set[str] = set()
+
+    def outcome_for(crule: CompiledRule) -> RuleOutcome:
+        reads = Reads(facts, resolve_rule)
+        root = (id(crule), year)
+        found = memo.outcomes.lookup(root, reads)
+        if found is None:
+            found = compute(crule, year, reads)
+            memo.outcomes.store(root, reads.trace, found)
+        return found
+
+    def resolve_rule(ref: str, ref_year: int) -> Answer:
+        crule = index.get(ref)
+        if crule is None:
+            return ("error", "is not in this school's packs")
+        if crule.rule.repeat is not None:
+            return ("error", "has several dates a year")
+        if ref in resolving:
+            return ("error", "depends on itself in a circle")
+        resolving.add(ref)
+        try:
+            return outcome_for(crule).answer
+        finally:
+            resolving.discard(ref)
+
+    facets = (profile.type.value, frozenset(p.value for p in profile.phases),
+              profile.effective_flags())  # fmt: skip
+    bodies: list[EventBody] = []
+    needs: list[Need] = []
+    for compiled in active:
+        for crule in memo.applicable(compiled, facets):
+            out = outcome_for(crule)
+            bodies.extend(out.bodies)
+            needs.extend(out.needs)
+    warnings = _warnings(needs)
+    bodies.extend(_setup_tasks(warnings, facts, resolve_rule, year))
+    bodies.sort(key=_sort_key)
+    school_id = profile.id
+    return Evaluation(tuple(Event(school_id, body) for body in bodies), warnings)
+
+
+def _sort_key(body: EventBody) -> tuple[str, str]:
+    return body.sort_key
+
+
+def _active(packs: Sequence[Pack], profile: SchoolProfile, memo: Memo) -> list[_CompiledPack]:
+    off = set(profile.packs_off)
+    seen: dict[str, Pack] = {}
+    for pack in packs:
+        if pack.pack in seen and seen[pack.pack] is not pack:
+            raise PackConflict(f"two packs are both called '{pack.pack}'; give one another name.")
+        seen[pack.pack] = pack
+    return [memo.compiled(seen[slug]) for slug in sorted(seen) if slug not in off]
+
+
+def _facts(active: Iterable[_CompiledPack], profile: SchoolProfile, year: int) -> SchoolFacts:
+    la_periods: dict[int, tuple[tuple[str, dt.date, dt.date], ...]] = {}
+    published: dict[str, dict[int, tuple[Any, str]]] = {}
+    for compiled in active:
+        pack = compiled.pack
+        if pack.publisher.kind == "la" and pack.publisher.code == profile.la_code:
+            la_periods.update(compiled.periods)
+        for ref, by_year in (pack.publishes or {}).items():
+            slot = published.setdefault(ref, {})
+            for y, value in by_year.items():
+                slot.setdefault(y, (value, f"{pack.title}"))
+    for ref, by_year in profile.publishes.items():
+        slot = published.setdefault(ref, {})
+        for y, value in by_year.items():
+            slot[y] = (value, "your school's")
+    term_years: dict[int, TermYear | None] = {}
+    for y in (year - 1, year, year + 1):
+        own = profile.term_dates.get(y)
+        periods = _as_tuples(own) if own is not None else la_periods.get(y)
+        term_years[y] = term_year(y, periods) if periods else None
+    return SchoolFacts(
+        term_years=term_years,
+        inset=tuple(sorted(set(profile.inset_days))),
+        named={k: tuple(sorted(v)) for k, v in profile.named_dates.items()},
+        fy_month=profile.financial_year_month(),
+        published=published,
+    )
+
+
+def _as_tuples(periods: Sequence[PeriodIn]) -> tuple[tuple[str, dt.date, dt.date], ...]:
+    return tuple((p.label, p.start, p.end) for p in periods)
+
+
+def _warnings(needs: Iterable[Need]) -> tuple[EvalWarning, ...]:
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for need in needs:
+        refs = grouped.setdefault((need.need, need.subject, need.message), [])
+        if need.ref not in refs:
+            refs.append(need.ref)
+    return tuple(
+        EvalWarning(need, subject, message, tuple(sorted(refs)))
+        for (need, subject, message), refs in sorted(grouped.items())
+    )
+
+
+def _setup_tasks(
+    warnings: Iterable[EvalWarning], facts: SchoolFacts, resolve_rule: Any, year: int
+) -> list[EventBody]:
+    """Tasks asking the SENCO for what the calendar lacks (term dates, school dates)."""
+    out: list[EventBody] = []
+    term_years = sorted({int(w.subject) for w in warnings if w.need == "term_dates"})
+    for missing in term_years:
+        label = academic_year_label(missing)
+        if missing > year:
+            start = _first_working_day(dt.date(missing, 6, 1))  # June, before it is needed
+        else:
+            start = _first_working_day(year_bounds(year)[0])
+        which = {year - 1: "last-year", year: "this-year"}.get(missing, "next-year")
+        out.append(
+            _setup_body(
+                "term-dates", year, which,
+                f"Add your term dates for {label}",
+                f"sencocal needs your school's term dates for {label} (or your LA's) to place "
+                "tasks and meetings on staff days. Add them in your school settings, or import "
+                "the CSV template; until then, entries that depend on them are missing from "
+                "this calendar.",
+                start,
+            )
+        )
+    for w in warnings:
+        if w.need != "date_key":
+            continue
+        reads = Reads(facts, resolve_rule)
+        try:
+            start = first_staff_day(reads, year)
+        except Unresolved:
+            start = _first_working_day(year_bounds(year)[0])
+        rules = ", ".join(r.split(":")[1] for r in w.refs)
+        out.append(
+            _setup_body(
+                f"date-{w.subject}", year, None,
+                f"Add your {key_words(w.subject)} dates for {academic_year_label(year)}",
+                f"These entries are dated from your {key_words(w.subject)} dates, which sencocal "
+                f"does not have yet for {academic_year_label(year)}: {rules}. Add the dates in "
+                "your school settings and they appear in this calendar.",
+                start,
+            )
+        )
+    return out
+
+
+def _first_working_day(day: dt.date) -> dt.date:
+    while not is_working_day(day):
+        day += dt.timedelta(days=1)
+    return day
+
+
+def _setup_body(
+    rule: str, year: int, occurrence: str | None, title: str, description: str, start: dt.date
+) -> EventBody:
+    return EventBody(
+        pack=SYSTEM_PACK,
+        rule=rule,
+        year=year,
+        occurrence=occurrence,
+        prep=None,
+        title=title,
+        description=description,
+        kind=Kind.TASK,
+        start=start,
+        end=start + dt.timedelta(days=1),
+        all_day=True,
+        anchor=start,
+        audience=(Audience.SENCO,),
+        categories=("Task", "Setup"),
+        involves=(),
+        pupil_level=False,
+        statutory=False,
+        status=Status.CONFIRMED,
+        why="sencocal is missing information it needs for this calendar",
+        source=None,
+        effort_hours=0.5,
+        alarms=(),
+    )

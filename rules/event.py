@@ -1,0 +1,220 @@
+"""Events the evaluator returns, and their stable identities.
+
+An :class:`Event` is a school's id plus an :class:`EventBody`. The body is everything a user
+sees (title, dates, why, ...) and never mentions the school, so schools that share a calendar
+share bodies; the content hash covers the body only, never pack-wide data such as a version.
+
+Identity grammar (DESIGN.md)::
+
+    <school-id>/<pack>/<rule>/<year>[/<occurrence>][/prep:<id>][/pupil:<ref>]
+
+Occurrences are ordinals or labels (``autumn1``, ``w07``, ``october``, ``2``), never dates, so a
+moved date keeps its identity.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from rules.vocabulary import Audience, Kind, Status
+
+_SEGMENT = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_PUPIL = re.compile(r"^[A-Za-z0-9-]{1,40}$")
+UID_DOMAIN = "sencocal"
+
+
+@dataclass(frozen=True, slots=True)
+class EventKey:
+    """The stable identity of one event; the ICS UID and sync keys derive from it."""
+
+    school_id: str
+    pack: str
+    rule: str
+    year: int
+    occurrence: str | None = None
+    prep: str | None = None
+    pupil: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("school_id", "pack", "rule"):
+            if not _SEGMENT.match(getattr(self, name)):
+                raise ValueError(f"bad {name} in event key: {getattr(self, name)!r}")
+        if self.occurrence is not None and not _SEGMENT.match(self.occurrence):
+            raise ValueError(f"bad occurrence in event key: {self.occurrence!r}")
+        if self.prep is not None and not _SEGMENT.match(self.prep):
+            raise ValueError(f"bad prep id in event key: {self.prep!r}")
+        if self.pupil is not None and not _PUPIL.match(self.pupil):
+            raise ValueError(f"bad pupil ref in event key: {self.pupil!r}")
+        if not 1000 <= self.year <= 9999:
+            raise ValueError(f"bad year in event key: {self.year!r}")
+
+    def to_string(self) -> str:
+        """Render per the identity grammar."""
+        return f"{self.school_id}/{suffix(self.pack, self.rule, self.year, self.occurrence, self.prep, self.pupil)}"  # noqa: E501
+
+    @classmethod
+    def from_string(cls, text: str) -> EventKey:
+        """Parse :meth:`to_string` output.
+
+        Raises:
+            ValueError: when ``text`` does not follow the grammar.
+        """
+        parts = text.split("/")
+        if len(parts) < 4 or not parts[3].isdigit() or len(parts[3]) != 4:
+            raise ValueError(f"not an event identity: {text!r}")
+        school_id, pack, rule, year = parts[:4]
+        occurrence = prep = pupil = None
+        for part in parts[4:]:
+            if part.startswith("prep:") and prep is None and pupil is None:
+                prep = part[5:]
+            elif part.startswith("pupil:") and pupil is None:
+                pupil = part[6:]
+            elif occurrence is None and prep is None and pupil is None and ":" not in part:
+                occurrence = part
+            else:
+                raise ValueError(f"not an event identity: {text!r}")
+        return cls(school_id, pack, rule, int(year), occurrence, prep, pupil)
+
+    def __str__(self) -> str:
+        return self.to_string()
+
+
+def suffix(
+    pack: str,
+    rule: str,
+    year: int,
+    occurrence: str | None = None,
+    prep: str | None = None,
+    pupil: str | None = None,
+) -> str:
+    """The school-independent part of an identity: ``pack/rule/year[/occ][/prep:id]``."""
+    text = f"{pack}/{rule}/{year}"
+    if occurrence is not None:
+        text += f"/{occurrence}"
+    if prep is not None:
+        text += f"/prep:{prep}"
+    if pupil is not None:
+        text += f"/pupil:{pupil}"
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where an event's rule comes from."""
+
+    title: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class EventBody:
+    """What a user sees of one event, shared by every school with the same result.
+
+    ``start``/``end`` are dates for all-day events (``end`` exclusive, like ICS DTEND) and
+    timezone-aware datetimes in Europe/London for timed ones. ``anchor`` is the date of the
+    rule occurrence an event belongs to (a prep task's anchor is its rule's date).
+    """
+
+    pack: str
+    rule: str
+    year: int
+    occurrence: str | None
+    prep: str | None
+    title: str
+    description: str
+    kind: Kind
+    start: dt.date
+    end: dt.date
+    all_day: bool
+    anchor: dt.date
+    audience: tuple[Audience, ...]
+    categories: tuple[str, ...]
+    involves: tuple[str, ...]
+    pupil_level: bool
+    statutory: bool
+    status: Status
+    why: str
+    source: Source | None
+    effort_hours: float | None
+    alarms: tuple[int, ...]
+    optional: bool = False
+    key_suffix: str = field(init=False)
+    content_hash: str = field(init=False)
+    sort_key: tuple[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        key = suffix(self.pack, self.rule, self.year, self.occurrence, self.prep)
+        object.__setattr__(self, "key_suffix", key)
+        object.__setattr__(self, "content_hash", _hash(self.visible()))
+        object.__setattr__(self, "sort_key", (self.start.isoformat(), key))
+
+    def visible(self) -> dict[str, Any]:
+        """Everything a user sees, as JSON-ready values (the content hash covers exactly this)."""
+        return {
+            "title": self.title,
+            "description": self.description,
+            "kind": self.kind.value,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "all_day": self.all_day,
+            "audience": [a.value for a in self.audience],
+            "categories": list(self.categories),
+            "involves": list(self.involves),
+            "pupil_level": self.pupil_level,
+            "statutory": self.statutory,
+            "status": self.status.value,
+            "why": self.why,
+            "source": None
+            if self.source is None
+            else {"title": self.source.title, "url": self.source.url},
+            "effort_hours": self.effort_hours,
+            "alarms": list(self.alarms),
+            "optional": self.optional,
+        }
+
+
+def _hash(visible: dict[str, Any]) -> str:
+    blob = json.dumps(visible, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:20]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One dated entry in one school's calendar."""
+
+    school_id: str
+    body: EventBody
+
+    @property
+    def uid(self) -> str:
+        """The identity string (the ICS UID is this plus ``@sencocal``)."""
+        return f"{self.school_id}/{self.body.key_suffix}"
+
+    @property
+    def key(self) -> EventKey:
+        """The identity as a value object."""
+        b = self.body
+        return EventKey(self.school_id, b.pack, b.rule, b.year, b.occurrence, b.prep)
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as the committed event JSON Schema describes it."""
+        b = self.body
+        out: dict[str, Any] = {"uid": self.uid}
+        out.update(b.visible())
+        out.update(
+            {
+                "pack": b.pack,
+                "rule": b.rule,
+                "year": b.year,
+                "occurrence": b.occurrence,
+                "prep": b.prep,
+                "anchor": b.anchor.isoformat(),
+                "content_hash": b.content_hash,
+            }
+        )
+        return out

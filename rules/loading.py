@@ -1,0 +1,205 @@
+"""Turning a pack file's bytes into a validated :class:`~rules.pack.Pack`, or every problem.
+
+``load_pack(data, filename)`` never raises anything but :class:`~rules.errors.PackRejected`:
+YAML problems, schema problems and whole-pack problems are all reported with file, line,
+rule id and field, in file order, in one rejection.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from rules import yamlsource
+from rules.checks import check_pack
+from rules.errors import PackRejected, Problem
+from rules.pack import Pack
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_pack(data: bytes | str, filename: str) -> Pack:
+    """Parse and validate one pack.
+
+    Args:
+        data: the file's content; bytes are checked for UTF-8 here.
+        filename: what to call the file in messages (nothing is read from it).
+
+    Returns:
+        The validated pack.
+
+    Raises:
+        PackRejected: every problem found, each naming file, line, rule and field.
+    """
+    raw = yamlsource.load(data, filename)
+    pack = validate_model(Pack, raw, filename, what="pack")
+    problems = [
+        Problem(
+            file=filename,
+            message=c.message,
+            line=yamlsource.line_of(raw, c.loc),
+            rule_id=_rule_id(raw, c.loc),
+            field=_field(c.loc),
+            value=c.value,
+        )
+        for c in check_pack(pack)
+    ]
+    if problems:
+        raise PackRejected(_ordered(problems))
+    return pack
+
+
+def validate_model(model: type[M], raw: Any, filename: str, what: str) -> M:
+    """Validate ``raw`` (from :func:`rules.yamlsource.load`) against ``model``.
+
+    Raises:
+        PackRejected: one problem per pydantic error, with lines and friendly messages.
+    """
+    if not isinstance(raw, Mapping):
+        shown = "empty" if raw is None else f"a {type(raw).__name__}"
+        raise PackRejected(
+            [Problem(file=filename, message=f"a {what} must be a mapping of keys; this is {shown}.")]
+        )
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems = [_problem(filename, raw, err, model) for err in exc.errors()]
+        raise PackRejected(_ordered(_dedupe(problems))) from None
+
+
+def _ordered(problems: Iterable[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.line or 0, p.rule_id or "", p.field or ""))
+
+
+def _dedupe(problems: Iterable[Problem]) -> list[Problem]:
+    seen: set[str] = set()
+    out = []
+    for p in problems:
+        if str(p) not in seen:
+            seen.add(str(p))
+            out.append(p)
+    return out
+
+
+def _problem(filename: str, raw: Any, err: Mapping[str, Any], model: type[BaseModel]) -> Problem:
+    loc: tuple[int | str, ...] = tuple(p for p in err["loc"] if not _is_union_tag(p))
+    return Problem(
+        file=filename,
+        message=_message(err, raw, loc),
+        line=yamlsource.line_of(raw, loc),
+        rule_id=_rule_id(raw, loc),
+        field=_field(loc),
+        value=_shown_value(err.get("input")),
+    )
+
+
+def _is_union_tag(part: int | str) -> bool:
+    # pydantic inserts the union member's name ("date", "tuple[date, date]") into locations.
+    return isinstance(part, str) and ("[" in part or part in {"date", "function-after[_lower()]"})
+
+
+def _shown_value(value: Any) -> Any:
+    if isinstance(value, (Mapping, list, tuple)):
+        return None
+    return value
+
+
+def _rule_id(raw: Any, loc: Sequence[int | str]) -> str | None:
+    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+        rules = raw.get("rules") if isinstance(raw, Mapping) else None
+        if isinstance(rules, list) and 0 <= loc[1] < len(rules):
+            rule = rules[loc[1]]
+            if isinstance(rule, Mapping) and isinstance(rule.get("id"), str):
+                return str(rule["id"])
+            return f"#{loc[1] + 1}"
+    return None
+
+
+def _field(loc: Sequence[int | str]) -> str | None:
+    parts = list(loc[2:]) if len(loc) >= 2 and loc[0] == "rules" else list(loc)
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or None
+
+
+def _message(err: Mapping[str, Any], raw: Any, loc: tuple[int | str, ...]) -> str:
+    kind = err["type"]
+    value = err.get("input")
+    ctx = err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        key = loc[-1] if loc else value
+        return f"unknown key '{key}'{_suggest(raw, loc)}."
+    if kind == "missing":
+        return "required; add it."
+    if kind in {"literal_error", "enum"}:
+        expected = str(ctx.get("expected", "")).replace("'", "")
+        return f"'{value}' is not allowed here; use one of: {expected}."
+    if kind == "string_pattern_mismatch":
+        return (
+            f"'{value}' must be lower case letters and digits joined by '-' "
+            f"(ids may also use '.' and '_')."
+        )
+    if kind == "value_error":
+        return str(ctx.get("error", err["msg"])).removeprefix("Value error, ") + "."
+    if kind.startswith("date_") or kind in {"date_type", "date_parsing", "date_from_datetime_parsing"}:
+        return f"'{value}' is not a date; write it as YYYY-MM-DD (e.g. 2027-02-14)."
+    if kind in {"int_parsing", "int_type", "int_from_float"}:
+        return f"'{value}' is not a whole number."
+    if kind in {"float_parsing", "float_type"}:
+        return f"'{value}' is not a number."
+    if kind in {"bool_parsing", "bool_type"}:
+        return f"'{value}' is not true or false."
+    if kind in {"string_type"}:
+        return f"expected text, got {type(value).__name__} '{value}'."
+    if kind in {"list_type", "tuple_type"}:
+        return f"expected a list, got {type(value).__name__}."
+    if kind in {"model_type", "dict_type", "model_attributes_type"}:
+        return f"expected a mapping of keys, got {type(value).__name__} '{value}'."
+    if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
+        return f"{value} is out of range ({err['msg'].lower()})."
+    if kind in {"too_short", "string_too_short"}:
+        return "must not be empty."
+    if kind == "string_too_long":
+        return f"too long ({err['msg'].lower()})."
+    if kind.startswith("url"):
+        return f"'{value}' is not a web address; write it as https://..."
+    if kind.startswith("time"):
+        return f"'{value}' is not a time; write it as HH:MM (e.g. 15:45)."
+    return str(err["msg"]) + "."
+
+
+def _suggest(raw: Any, loc: tuple[int | str, ...]) -> str:
+    if not loc:
+        return ""
+    key = str(loc[-1])
+    from rules.pack import Pack  # local: the schema names every key an author may write
+
+    names = _known_keys(Pack)
+    close = difflib.get_close_matches(key, sorted(names), n=1, cutoff=0.75)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _known_keys(model: type[BaseModel], seen: set[type[BaseModel]] | None = None) -> set[str]:
+    seen = seen if seen is not None else set()
+    if model in seen:
+        return set()
+    seen.add(model)
+    names: set[str] = set()
+    for name, info in model.model_fields.items():
+        names.add(info.alias or name)
+        for arg in _model_args(info.annotation):
+            names |= _known_keys(arg, seen)
+    return names
+
+
+def _model_args(annotation: Any) -> list[type[BaseModel]]:
+    out: list[type[BaseModel]] = []
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    for arg in getattr(annotation, "__args__", ()) or ():
+        out.extend(_model_args(arg))
+    return out

@@ -1,0 +1,442 @@
+"""One rule's result for one school and academic year: its event bodies and what it lacked.
+
+:func:`compute` reads the school only through :class:`~rules.reads.Reads`, so its result can be
+shared by every school that answers the same questions the same way (see :mod:`rules.reads`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from rules.calendar import academic_year_of, is_working_day, year_bounds
+from rules.dates import (
+    NotPublished,
+    Resolved,
+    Scope,
+    Unresolved,
+    adjust,
+    first_staff_day,
+    fmt,
+    is_school_day,
+    need_periods,
+    resolve,
+    school_dates,
+    shift,
+)
+from rules.event import EventBody, Source
+from rules.expr import Offset
+from rules.pack import Pack, Prep, Rule
+from rules.reads import Answer, Reads
+from rules.vocabulary import (
+    ACADEMIC_MONTHS,
+    AUDIENCE_ORDER,
+    HALF_LABELS,
+    INVOLVES_WORDS,
+    MONTHS,
+    TERM_LABELS,
+    Audience,
+    Kind,
+    Status,
+    academic_year_label,
+)
+
+LONDON = ZoneInfo("Europe/London")
+FIND_DATE = "find-date"
+FIND_LEAD = dt.timedelta(weeks=6)
+
+ACRONYMS = {"ehcp", "send", "sen", "slt", "ta", "cpd", "ks1", "ks2", "jcq", "la", "mtc", "sats"}
+
+
+@dataclass(frozen=True)
+class Need:
+    """Something a rule lacked: term dates for a year, a date key, a reference, a sane date."""
+
+    need: str
+    subject: str
+    message: str
+    ref: str
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """A rule's bodies for one year, what it lacked, and its date for rules dated from it."""
+
+    bodies: tuple[EventBody, ...]
+    needs: tuple[Need, ...]
+    answer: Answer
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledRule:
+    """A rule with everything that does not depend on the school worked out once."""
+
+    pack: str
+    rule: Rule
+    ref: str
+    source: Source | None
+    audience: tuple[Audience, ...]
+    categories: tuple[str, ...]
+    description: str
+
+
+def compile_rule(pack: Pack, rule: Rule) -> CompiledRule:
+    """Prepare ``rule`` of ``pack`` for evaluation (local ``after:`` refs made absolute)."""
+    if rule.when is not None:
+        rule = rule.model_copy(update={"when": _absolute(rule.when, pack.pack)})
+    source = None
+    if rule.source is not None:
+        url = str(rule.source.url) if rule.source.url is not None else None
+        source = Source(rule.source.title, url)
+    categories = [display_category(rule.kind.value), display_category(rule.category)]
+    if rule.statutory:
+        categories.append("Statutory")
+    if rule.optional:
+        categories.append("Optional")
+    description = rule.description.strip()
+    if rule.involves:
+        words = ", ".join(INVOLVES_WORDS[i] for i in rule.involves)
+        description += f"\n\nInvolves: {words}."
+    if rule.optional:
+        description += "\n\nOptional: do it if it helps; the holidays are for rest."
+    return CompiledRule(
+        pack=pack.pack,
+        rule=rule,
+        ref=f"{pack.pack}:{rule.id}",
+        source=source,
+        audience=_audience(rule.audience),
+        categories=tuple(dict.fromkeys(categories)),
+        description=description.strip(),
+    )
+
+
+def _absolute(expr: object, pack_slug: str) -> object:
+    from rules.expr import DateExpr
+
+    assert isinstance(expr, DateExpr)
+    update: dict[str, object] = {}
+    if expr.after is not None and ":" not in expr.after:
+        update["after"] = f"{pack_slug}:{expr.after}"
+    if expr.fallback is not None:
+        update["fallback"] = _absolute(expr.fallback, pack_slug)
+    return expr.model_copy(update=update) if update else expr
+
+
+def _audience(audience: tuple[Audience, ...]) -> tuple[Audience, ...]:
+    wanted = set(audience) | {Audience.SENCO}
+    return tuple(a for a in AUDIENCE_ORDER if a in wanted)
+
+
+def display_category(slug: str) -> str:
+    """``ehcp-reviews`` -> ``EHCP reviews``."""
+    words = slug.replace("_", "-").split("-")
+    shown = [w.upper() if w in ACRONYMS else w for w in words]
+    text = " ".join(shown)
+    return text[:1].upper() + text[1:]
+
+
+def compute(crule: CompiledRule, year: int, reads: Reads) -> RuleOutcome:
+    """Evaluate ``crule`` for one school (through ``reads``) and academic year."""
+    rule = crule.rule
+    if rule.for_each is not None:
+        # Per-pupil rules need the EHCP roster, which this version does not read yet.
+        return RuleOutcome((), (), ("error", "is a per-pupil rule"))
+    bodies: list[EventBody] = []
+    needs: list[Need] = []
+    answer: Answer = ("error", "has no date this year")
+    try:
+        scopes = list(_scopes(crule, year, reads))
+    except Unresolved as exc:
+        need = Need(exc.need, exc.subject, exc.message, crule.ref)
+        return RuleOutcome((), (need,), ("error", exc.message))
+    for label, scope in scopes:
+        try:
+            made = list(_occurrence(crule, label, scope, reads))
+        except Unresolved as exc:
+            needs.append(Need(exc.need, exc.subject, exc.message, crule.ref))
+            if rule.repeat is None:
+                answer = ("error", exc.message)
+            continue
+        except NotPublished as exc:
+            try:
+                bodies.append(_find_date_task(crule, label, scope, exc.estimate, reads))
+            except Unresolved as inner:
+                needs.append(Need(inner.need, inner.subject, inner.message, crule.ref))
+            needs.append(
+                Need("unpublished", crule.ref, f"has no published date for "
+                     f"{academic_year_label(year)} yet", crule.ref)
+            )
+            answer = ("error", f"has no published date for {academic_year_label(year)} yet")
+            continue
+        bodies.extend(made)
+        if rule.repeat is None and label is None and made:
+            main = made[0]
+            last = main.end - dt.timedelta(days=1) if main.all_day else main.start
+            answer = ("ok", _day(main.start), _day(last), main.status.value, rule.title)
+    return RuleOutcome(tuple(bodies), tuple(needs), answer)
+
+
+def _day(value: dt.date) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _scopes(crule: CompiledRule, year: int, reads: Reads) -> Iterator[tuple[str | None, Scope]]:
+    rule = crule.rule
+    repeat = rule.repeat
+    base = Scope(year=year, ref=crule.ref)
+    if repeat is None:
+        if rule.when is not None and rule.when.base == "school_date":
+            dates = school_dates(reads, str(rule.when.school_date), year)
+            for i, day in enumerate(dates, start=1):
+                yield str(i), Scope(year=year, ref=crule.ref, pinned=day)
+        else:
+            yield None, base
+        return
+    only = set(repeat.only) if repeat.only else None
+    if repeat.every == "half_term":
+        for label in HALF_LABELS:
+            if only is None or label in only:
+                yield label, Scope(year=year, ref=crule.ref, this_half=label)
+    elif repeat.every == "term":
+        for label in TERM_LABELS:
+            if only is None or label in only:
+                yield label, Scope(year=year, ref=crule.ref, this_term=label)
+    elif repeat.every == "month":
+        for month in ACADEMIC_MONTHS:
+            name = MONTHS[month - 1]
+            if only is not None and name not in only:
+                continue
+            if not repeat.through_holidays and not _month_has_term(reads, year, month):
+                continue
+            yield name, Scope(year=year, ref=crule.ref, this_month=month)
+    else:  # week: dates come straight from the repeat, one scope per week
+        for label, day in _weeks(crule, year, reads):
+            yield label, Scope(year=year, ref=crule.ref, pinned=day)
+
+
+def _month_has_term(reads: Reads, year: int, month: int) -> bool:
+    terms = need_periods(reads, year)
+    cal_year = year if month >= 9 else year + 1
+    first = dt.date(cal_year, month, 1)
+    last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    return bool(terms.term_days_between(first, last))
+
+
+def _weeks(crule: CompiledRule, year: int, reads: Reads) -> Iterator[tuple[str, dt.date]]:
+    repeat = crule.rule.repeat
+    assert repeat is not None and repeat.weekday is not None
+    from rules.vocabulary import WEEKDAYS
+
+    weekday = WEEKDAYS.index(repeat.weekday)
+    scope = Scope(year=year, ref=crule.ref)
+    if repeat.through_holidays:
+        first, last = year_bounds(year)
+    else:
+        terms = need_periods(reads, year)
+        first, last = terms.days[0], terms.days[-1]
+    if repeat.from_ is not None:
+        first = resolve(repeat.from_, scope, reads).day
+    if repeat.until is not None:
+        last = resolve(repeat.until, scope, reads).day
+    week_one = year_bounds(year)[0]
+    week_one -= dt.timedelta(days=week_one.weekday())
+    day = first + dt.timedelta(days=(weekday - first.weekday()) % 7)
+    while day <= last:
+        keep = (
+            (is_working_day(day) or crule.rule.kind in (Kind.WINDOW, Kind.EVENT))
+            if repeat.through_holidays
+            else is_school_day(reads, day)
+        )
+        if keep:
+            yield f"w{(day - week_one).days // 7 + 1:02d}", day
+        day += dt.timedelta(weeks=1)
+
+
+def _default_adjust(kind: Kind, prep: bool) -> str:
+    if kind in (Kind.TASK, Kind.MEETING):
+        return "previous_staff_day" if prep else "next_staff_day"
+    return "keep"
+
+
+def _occurrence(
+    crule: CompiledRule, label: str | None, scope: Scope, reads: Reads
+) -> Iterator[EventBody]:
+    rule = crule.rule
+    year = scope.year
+    if rule.repeat is not None and rule.repeat.every == "week":
+        assert scope.pinned is not None
+        got = Resolved(scope.pinned, why=[f"every {rule.repeat.weekday} in {_weekly_words(rule)}"])
+        how = "keep"
+    else:
+        assert rule.when is not None
+        got = resolve(rule.when, scope, reads)
+        how = rule.when.adjust or _default_adjust(rule.kind, prep=False)
+    start = adjust(got.day, how, reads, got.why)
+    if academic_year_of(start) != year:
+        raise Unresolved(
+            "date",
+            crule.ref,
+            f"works out as {fmt(start)}, outside {academic_year_label(year)}; the pack needs "
+            "correcting",
+        )
+    if rule.repeat is not None and rule.repeat.every in ("half_term", "term", "month"):
+        if not rule.repeat.through_holidays and rule.kind in (Kind.WINDOW, Kind.EVENT):
+            if not is_school_day(reads, start):
+                return  # term time only: this occurrence falls in a holiday
+    end = _end(crule, start, got, scope, reads)
+    status = got.status if _inherits_status(rule) else Status(rule.status)
+    title = rule.title + (" (expected)" if status == Status.COMPUTED else "")
+    why = "; ".join(got.why)
+    yield _body(crule, year, label, None, title, crule.description, rule.kind, start, end,
+                start, crule.audience, status, why, rule.effort_hours,
+                tuple(a.days_before for a in rule.alarms), crule.categories)
+    for prep in rule.prep:
+        yield _prep(crule, prep, label, year, start, status, title, reads)
+
+
+def _inherits_status(rule: Rule) -> bool:
+    return rule.when is not None and rule.when.base in ("published", "after")
+
+
+def _weekly_words(rule: Rule) -> str:
+    assert rule.repeat is not None
+    return "the year, holidays included" if rule.repeat.through_holidays else "term time"
+
+
+def _end(crule: CompiledRule, start: dt.date, got: Resolved, scope: Scope, reads: Reads) -> dt.date:
+    rule = crule.rule
+    if rule.time is not None:
+        return start  # timed: _body turns start/end into datetimes
+    span = rule.span
+    if got.last is not None:
+        last = got.last
+    elif span is None:
+        last = start
+    elif span.days is not None:
+        last = start + dt.timedelta(days=span.days - 1)
+    elif span.weeks is not None:
+        last = start + dt.timedelta(weeks=span.weeks, days=-1)
+    else:
+        assert span.until is not None
+        last = resolve(span.until, scope, reads).day
+        if last < start:
+            raise Unresolved(
+                "date", crule.ref, f"ends ({fmt(last)}) before it starts ({fmt(start)})"
+            )
+    return last + dt.timedelta(days=1)
+
+
+def _prep(
+    crule: CompiledRule,
+    prep: Prep,
+    label: str | None,
+    year: int,
+    anchor: dt.date,
+    status: Status,
+    rule_title: str,
+    reads: Reads,
+) -> EventBody:
+    lead = prep.before
+    offset = Offset(
+        months=-lead.months,
+        weeks=-lead.weeks,
+        days=-lead.days,
+        working_days=-lead.working_days,
+        school_days=-lead.school_days,
+        staff_days=-lead.staff_days,
+    )
+    why: list[str] = []
+    day = shift(anchor, offset, reads, why)
+    day = adjust(day, "previous_staff_day", reads, why)
+    why[0] = f"{why[0].split(' → ')[0].replace('earlier', 'before')} '{rule_title}' ({fmt(anchor)})"
+    description = prep.description.strip()
+    description += f"\n\nGetting ready for: {rule_title}, {fmt(anchor)}."
+    audience = _audience(prep.audience) if prep.audience is not None else crule.audience
+    categories = (display_category(prep.kind), "Preparation", *crule.categories[1:])
+    return _body(crule, year, label, prep.id, prep.title, description.strip(), Kind(prep.kind),
+                 day, day + dt.timedelta(days=1), anchor, audience, status, "; ".join(why),
+                 prep.effort_hours, tuple(a.days_before for a in prep.alarms),
+                 tuple(dict.fromkeys(categories)))
+
+
+def _find_date_task(
+    crule: CompiledRule, label: str | None, scope: Scope, estimate: dt.date | None, reads: Reads
+) -> EventBody:
+    rule = crule.rule
+    year = scope.year
+    earliest = first_staff_day(reads, year)
+    why = [f"no confirmed date for {academic_year_label(year)} yet, so none is shown"]
+    if estimate is not None and estimate - FIND_LEAD > earliest:
+        day = adjust(estimate - FIND_LEAD, "previous_staff_day", reads, [])
+        why.append(f"set about six weeks before it usually falls ({MONTHS[estimate.month - 1].capitalize()})")  # noqa: E501
+    else:
+        day = earliest
+        why.append("set at the start of the year")
+    text = (
+        f"sencocal has no confirmed date for '{rule.title}' in {academic_year_label(year)}. "
+        "Find this year's date from the source below; when your LA or your school adds it, "
+        "the calendar shows it and this task goes."
+    )
+    if estimate is not None:
+        text += f" In past years it has been in {MONTHS[estimate.month - 1].capitalize()}."
+    if crule.description:
+        text += "\n\n" + crule.description
+    categories = ("Task", "Date to confirm", *crule.categories[1:])
+    return _body(crule, year, label, FIND_DATE, f"Find this year's date: {rule.title}", text,
+                 Kind.TASK, day, day + dt.timedelta(days=1), day, (Audience.SENCO,),
+                 Status.UNCONFIRMED, "; ".join(why), 0.25, (), tuple(dict.fromkeys(categories)))
+
+
+def _body(
+    crule: CompiledRule,
+    year: int,
+    label: str | None,
+    prep: str | None,
+    title: str,
+    description: str,
+    kind: Kind,
+    start: dt.date,
+    end: dt.date,
+    anchor: dt.date,
+    audience: tuple[Audience, ...],
+    status: Status,
+    why: str,
+    effort: float | None,
+    alarms: tuple[int, ...],
+    categories: tuple[str, ...],
+) -> EventBody:
+    rule = crule.rule
+    all_day = True
+    if rule.time is not None and prep is None:
+        all_day = False
+        start = dt.datetime.combine(start, rule.time.start, LONDON)
+        end = dt.datetime.combine(anchor, rule.time.end, LONDON)
+    if status != Status.CONFIRMED and "Date to confirm" not in categories:
+        categories = (*categories, "Expected date")
+    return EventBody(
+        pack=crule.pack,
+        rule=rule.id,
+        year=year,
+        occurrence=label,
+        prep=prep,
+        title=title,
+        description=description,
+        kind=kind,
+        start=start,
+        end=end,
+        all_day=all_day,
+        anchor=anchor,
+        audience=audience,
+        categories=categories,
+        involves=tuple(i.value for i in rule.involves),
+        pupil_level=rule.pupil_level,
+        statutory=rule.statutory,
+        status=status,
+        why=why,
+        source=crule.source,
+        effort_hours=effort,
+        alarms=alarms,
+        optional=rule.optional,
+    )

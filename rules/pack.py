@@ -1,0 +1,167 @@
+"""A rule pack as pydantic models: what one YAML file holds.
+
+``Pack.model_json_schema()`` is exported as ``rules/pack.schema.json`` for pack authors' editors.
+Cross-field checks that need the whole pack (duplicate ids, ``after:`` cycles, dates outside
+their year) live in :mod:`rules.checks`, so every problem is reported with its line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field, HttpUrl, field_validator
+
+from rules.expr import DateExpr, Published, Repeat, Span, Strict, TimeOfDay
+from rules.vocabulary import (
+    DATE_KEY_PATTERN,
+    FLAGS,
+    RULE_ID_PATTERN,
+    SLUG_PATTERN,
+    Audience,
+    HalfLabel,
+    Involves,
+    Kind,
+    Phase,
+    SchoolType,
+)
+
+
+class Source(Strict):
+    """Where a rule comes from: a title people recognise and, ideally, a link."""
+
+    title: str = Field(min_length=1, max_length=300)
+    url: HttpUrl | None = None
+
+
+class Alarm(Strict):
+    """A reminder before the entry starts."""
+
+    days_before: int = Field(ge=0, le=120)
+
+
+class Condition(Strict):
+    """When a rule applies to a school. Every given part must hold."""
+
+    types: tuple[SchoolType, ...] | None = Field(None, description="Any of these school types.")
+    phases: tuple[Phase, ...] | None = Field(None, description="Any of these phases.")
+    flags: tuple[str, ...] | None = Field(None, description="All of these flags are set.")
+    any_flags: tuple[str, ...] | None = Field(None, description="At least one flag is set.")
+    not_flags: tuple[str, ...] | None = Field(None, description="None of these flags is set.")
+
+    @field_validator("flags", "any_flags", "not_flags")
+    @classmethod
+    def _known_flags(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        for flag in value or ():
+            if flag not in FLAGS:
+                raise ValueError(f"unknown flag '{flag}'; known flags: {', '.join(FLAGS)}")
+        return value
+
+
+class Lead(Strict):
+    """How far before its rule's date a prep task falls (positive numbers = earlier)."""
+
+    days: int = Field(0, ge=0)
+    weeks: int = Field(0, ge=0)
+    months: int = Field(0, ge=0)
+    working_days: int = Field(0, ge=0)
+    school_days: int = Field(0, ge=0)
+    staff_days: int = Field(0, ge=0)
+
+
+class Prep(Strict):
+    """A lead task before a rule's date, with its own stable id."""
+
+    id: str = Field(pattern=RULE_ID_PATTERN, max_length=60)
+    title: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    before: Lead
+    kind: Literal["task", "meeting"] = "task"
+    audience: tuple[Audience, ...] | None = Field(None, description="Default: the rule's.")
+    effort_hours: float | None = Field(None, ge=0, le=200)
+    alarms: tuple[Alarm, ...] = ()
+
+
+class Rule(Strict):
+    """One rule: makes zero or more dated entries per school and academic year."""
+
+    id: str = Field(pattern=RULE_ID_PATTERN, max_length=80)
+    title: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    kind: Kind
+    audience: tuple[Audience, ...] = Field(min_length=1)
+    involves: tuple[Involves, ...] = ()
+    category: str = Field(pattern=SLUG_PATTERN, max_length=40)
+    when: DateExpr | None = None
+    span: Span | None = None
+    time: TimeOfDay | None = None
+    repeat: Repeat | None = None
+    applies_if: Condition | None = None
+    prep: tuple[Prep, ...] = ()
+    alarms: tuple[Alarm, ...] = ()
+    effort_hours: float | None = Field(None, ge=0, le=500)
+    statutory: bool = False
+    pupil_level: bool = False
+    optional: bool = Field(False, description="Worth doing but fine to skip (e.g. holiday work).")
+    status: Literal["confirmed", "computed", "unconfirmed"] = Field(
+        "confirmed", description="How sure the date is when it is not a `published` one."
+    )
+    source: Source | None = None
+    for_each: Literal["ehcp"] | None = Field(
+        None, description="Reserved: one entry per pupil on the school's EHCP roster."
+    )
+
+
+class Publisher(Strict):
+    """Who publishes a pack."""
+
+    kind: Literal["national", "la", "trust", "school"]
+    code: str | None = Field(
+        None, max_length=40, description="LA code (three digits), trust or school id."
+    )
+    name: str | None = Field(None, max_length=200)
+
+
+class PeriodIn(Strict):
+    """A labelled teaching period with first and last day (inclusive)."""
+
+    label: HalfLabel
+    start: dt.date
+    end: dt.date
+
+
+class Pack(Strict):
+    """One rule pack (one YAML file)."""
+
+    pack: str = Field(pattern=SLUG_PATTERN, max_length=60)
+    title: str = Field(min_length=1, max_length=200)
+    publisher: Publisher
+    version: str = Field(min_length=1, max_length=40, description="The author's own label.")
+    description: str = ""
+    rules: tuple[Rule, ...] = ()
+    term_dates: dict[int, tuple[PeriodIn, ...]] | None = Field(
+        None, description="LA packs: the term periods by academic year (2026 = 2026/27)."
+    )
+    publishes: dict[str, Published] | None = Field(
+        None,
+        description="Dates this publisher sets for another pack's `published` rule, keyed "
+        "`pack:rule-id`, then by academic year.",
+    )
+    date_keys: dict[str, str] | None = Field(
+        None,
+        description="Documentation for the school_date keys this pack reads: key -> wording.",
+    )
+
+    @field_validator("date_keys")
+    @classmethod
+    def _key_names(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        import re
+
+        for key in value or {}:
+            if not re.match(DATE_KEY_PATTERN, key):
+                raise ValueError(f"date key '{key}' must be lower case letters, digits, _ or -")
+        return value
+
+    def rule(self, rule_id: str) -> Rule | None:
+        """Return the rule with ``rule_id``, or None."""
+        return next((r for r in self.rules if r.id == rule_id), None)

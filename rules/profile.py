@@ -1,0 +1,145 @@
+"""A school's profile: everything about one school that the evaluator needs, and nothing else.
+
+Profiles are written as YAML (the demo schools) or built by the feed server from its database;
+either way they pass through the same pydantic model and checks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from rules import yamlsource
+from rules.checks import Check, check_periods
+from rules.errors import PackRejected, Problem
+from rules.expr import Published, Strict
+from rules.pack import PeriodIn
+from rules.vocabulary import (
+    APRIL_FINANCIAL_YEAR,
+    DATE_KEY_PATTERN,
+    FLAGS,
+    PHASE_FLAGS,
+    SLUG_PATTERN,
+    Phase,
+    SchoolType,
+)
+
+
+class EhcpEntry(Strict):
+    """Reserved for the EHCP roster: a pseudonymised pupil reference and the review anchor."""
+
+    ref: str = Field(pattern=r"^[A-Za-z0-9-]{1,40}$")
+    last_review: dt.date | None = None
+
+
+class SchoolProfile(Strict):
+    """One school as sencocal sees it."""
+
+    id: str = Field(pattern=SLUG_PATTERN, max_length=60, description="sencocal's own id.")
+    urn: str | None = Field(None, pattern=r"^\d{6,7}$", description="DfE URN (may change).")
+    name: str = Field(min_length=1, max_length=200)
+    la_code: str = Field(pattern=r"^\d{3}$", description="DfE three-digit LA number.")
+    type: SchoolType
+    phases: tuple[Phase, ...] = Field(min_length=1)
+    flags: dict[str, bool] = Field(
+        default_factory=dict, description="Overrides of the flags the phases imply."
+    )
+    financial_year_start: Literal["april", "september"] | None = Field(
+        None, description="Default follows type: April for maintained, September otherwise."
+    )
+    term_dates: dict[int, tuple[PeriodIn, ...]] = Field(
+        default_factory=dict,
+        description="The school's own periods; a year given here replaces the LA's.",
+    )
+    inset_days: tuple[dt.date, ...] = ()
+    named_dates: dict[str, tuple[dt.date, ...]] = Field(
+        default_factory=dict, description="School-supplied dates by key (parents_evening, ...)."
+    )
+    publishes: dict[str, Published] = Field(
+        default_factory=dict,
+        description="Dates the school has found for a `published` rule: pack:rule -> year -> date.",
+    )
+    packs_off: tuple[str, ...] = ()
+    senco_hours_per_week: float | None = Field(None, ge=0, le=60)
+    trust: str | None = Field(None, pattern=SLUG_PATTERN)
+    ehcp_roster: tuple[EhcpEntry, ...] = ()
+
+    @field_validator("flags")
+    @classmethod
+    def _known_flags(cls, value: dict[str, bool]) -> dict[str, bool]:
+        for flag in value:
+            if flag not in FLAGS:
+                raise ValueError(f"unknown flag '{flag}'; known flags: {', '.join(FLAGS)}")
+        return value
+
+    @field_validator("named_dates", mode="before")
+    @classmethod
+    def _single_dates(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {k: (v if isinstance(v, (list, tuple)) else [v]) for k, v in value.items()}
+        return value
+
+    @field_validator("named_dates")
+    @classmethod
+    def _key_names(cls, value: dict[str, tuple[dt.date, ...]]) -> dict[str, tuple[dt.date, ...]]:
+        import re
+
+        for key in value:
+            if not re.match(DATE_KEY_PATTERN, key):
+                raise ValueError(f"date key '{key}' must be lower case letters, digits, _ or -")
+        return value
+
+    def effective_flags(self) -> frozenset[str]:
+        """Flags implied by the phases, with the profile's explicit settings applied."""
+        implied: set[str] = set()
+        for phase in self.phases:
+            implied |= PHASE_FLAGS[phase]
+        for flag, on in self.flags.items():
+            (implied.add if on else implied.discard)(flag)
+        return frozenset(implied)
+
+    def financial_year_month(self) -> int:
+        """4 (April) or 9 (September)."""
+        if self.financial_year_start is not None:
+            return 4 if self.financial_year_start == "april" else 9
+        return 4 if self.type in APRIL_FINANCIAL_YEAR else 9
+
+
+def check_profile(profile: SchoolProfile) -> Iterator[Check]:
+    """Whole-profile checks: term periods sound, INSET days on weekdays."""
+    for year, periods in profile.term_dates.items():
+        yield from check_periods(periods, year, ("term_dates", year))
+    for i, day in enumerate(profile.inset_days):
+        if day.weekday() >= 5:
+            yield Check(("inset_days", i), f"{day.isoformat()} is a weekend day.", day.isoformat())
+    for key, published in profile.publishes.items():
+        if ":" not in key:
+            yield Check(("publishes", key), f"'{key}' must be written pack:rule-id.", key)
+
+
+def load_profile(data: bytes | str, filename: str) -> SchoolProfile:
+    """Parse and validate a school profile file.
+
+    Raises:
+        PackRejected: every problem, naming file, line and field.
+    """
+    from rules.loading import validate_model
+
+    raw = yamlsource.load(data, filename)
+    profile = validate_model(SchoolProfile, raw, filename, what="school profile")
+    problems = [
+        Problem(
+            file=filename,
+            message=c.message,
+            line=yamlsource.line_of(raw, c.loc),
+            field=".".join(str(p) for p in c.loc),
+            value=c.value,
+        )
+        for c in check_profile(profile)
+    ]
+    if problems:
+        raise PackRejected(problems)
+    return profile
