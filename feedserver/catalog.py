@@ -27,7 +27,9 @@ def _yaml_files(package: str) -> dict[str, bytes]:
 @lru_cache(maxsize=1)
 def builtin_packs() -> tuple[Pack, ...]:
     """The built-in packs every school gets unless its profile turns one off."""
-    return tuple(load_pack(data, f"{name}.yaml") for name, data in _yaml_files(BUILTIN_PACKAGE).items())
+    return tuple(
+        load_pack(data, f"{name}.yaml") for name, data in _yaml_files(BUILTIN_PACKAGE).items()
+    )
 
 
 @lru_cache(maxsize=1)

@@ -83,8 +83,12 @@ def pack_schema(events: bool) -> None:
 
 
 @main.command()
-@click.option("--school", required=True, help="A demo school name (demo-primary) or a profile file.")
-@click.option("--pack", "packs", multiple=True, help="Add a pack (bundled name or file); repeatable.")
+@click.option(
+    "--school", required=True, help="A demo school name (demo-primary) or a profile file."
+)
+@click.option(
+    "--pack", "packs", multiple=True, help="Add a pack (bundled name or file); repeatable."
+)
 @click.option("--year", type=int, required=True, help="Academic year: 2026 means 2026/27.")
 @click.option(
     "--audience",
@@ -93,7 +97,11 @@ def pack_schema(events: bool) -> None:
     show_default=True,
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["table", "json", "ics"]), default="table", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "ics"]),
+    default="table",
+    show_default=True,
 )
 @click.option(
     "--stamp",

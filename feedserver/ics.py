@@ -141,7 +141,9 @@ def describe(event: Event) -> str:
                      "Check it before relying on it.")  # fmt: skip
     parts.append(f"Why this date: {body.why}.")
     if body.source is not None:
-        parts.append(f"Source: {body.source.title}" + (f" ({body.source.url})" if body.source.url else ""))  # noqa: E501
+        parts.append(
+            f"Source: {body.source.title}" + (f" ({body.source.url})" if body.source.url else "")
+        )  # noqa: E501
     if body.effort_hours:
         parts.append(f"Time to allow: about {body.effort_hours:g} hours.")
     parts.append(f"From the {body.pack} pack, rule {body.rule}.")

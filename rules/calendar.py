@@ -116,7 +116,9 @@ class TermYear:
 
     def term_days_between(self, first: dt.date, last: dt.date) -> Sequence[dt.date]:
         """Term days from ``first`` to ``last`` inclusive."""
-        return self.days[bisect.bisect_left(self.days, first) : bisect.bisect_right(self.days, last)]
+        return self.days[
+            bisect.bisect_left(self.days, first) : bisect.bisect_right(self.days, last)
+        ]
 
     def half(self, label: str) -> tuple[dt.date, dt.date]:
         """First and last day of half term ``label``."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -40,13 +41,21 @@ LATER = ("next_school_day", "next_staff_day", "next_working_day")
 NOT_STAFF = ("keep", "next_working_day", "previous_working_day")
 
 
-def check_pack(pack: Pack) -> list[Check]:
-    """Return every whole-pack problem in ``pack`` (empty when it is sound)."""
+def check_pack(pack: Pack, partial: bool = False) -> list[Check]:
+    """Return every whole-pack problem in ``pack`` (empty when it is sound).
+
+    Args:
+        pack: the pack to check.
+        partial: ``pack.rules`` may hold None for rules that failed the schema; skip the
+            checks that need every rule (references, cycles).
+    """
     out: list[Check] = []
     if pack.pack in RESERVED_PACKS:
         out.append(Check(("pack",), f"'{pack.pack}' is reserved; choose another name.", pack.pack))
     seen: dict[str, int] = {}
     for i, rule in enumerate(pack.rules):
+        if rule is None:
+            continue
         if rule.id in seen:
             out.append(
                 Check(
@@ -58,7 +67,9 @@ def check_pack(pack: Pack) -> list[Check]:
             )
         else:
             seen[rule.id] = i
-        out.extend(_check_rule(pack, rule, ("rules", i)))
+        out.extend(_check_rule(pack, rule, ("rules", i), partial))
+    if partial:
+        return out
     out.extend(_check_cycles(pack))
     if pack.term_dates is not None:
         if pack.publisher.kind != "la":
@@ -67,9 +78,7 @@ def check_pack(pack: Pack) -> list[Check]:
             out.extend(check_periods(periods, year, ("term_dates", year)))
     for key, published in (pack.publishes or {}).items():
         if not _is_ref(key, require_pack=True):
-            out.append(
-                Check(("publishes", key), f"'{key}' must be written pack:rule-id.", key)
-            )
+            out.append(Check(("publishes", key), f"'{key}' must be written pack:rule-id.", key))
         out.extend(_check_published(published, ("publishes", key)))
     return out
 
@@ -104,16 +113,19 @@ def check_periods(periods: Sequence[PeriodIn], year: int, loc: Loc) -> list[Chec
                 out.append(
                     Check(
                         (*where, name),
-                        f"{day.isoformat()} is outside {label} (1 Sep {year} - 31 Aug "
-                        f"{year + 1}).",
+                        f"{day.isoformat()} is outside {label} (1 Sep {year} - 31 Aug {year + 1}).",
                         day.isoformat(),
                     )
                 )
         if previous is not None:
             if HALF_LABELS.index(period.label) < HALF_LABELS.index(previous.label):
                 out.append(
-                    Check((*where, "label"), f"'{period.label}' comes after "
-                          f"'{previous.label}'; list the halves in order.", period.label)
+                    Check(
+                        (*where, "label"),
+                        f"'{period.label}' comes after "
+                        f"'{previous.label}'; list the halves in order.",
+                        period.label,
+                    )
                 )
             elif period.start <= previous.end:
                 out.append(
@@ -129,7 +141,7 @@ def check_periods(periods: Sequence[PeriodIn], year: int, loc: Loc) -> list[Chec
     return out
 
 
-def _check_rule(pack: Pack, rule: Rule, loc: Loc) -> Iterator[Check]:
+def _check_rule(pack: Pack, rule: Rule, loc: Loc, partial: bool = False) -> Iterator[Check]:
     repeat = rule.repeat
     if rule.when is None and (repeat is None or repeat.every != "week"):
         yield Check((*loc, "when"), "required; say when this happens (see the date language).")
@@ -140,12 +152,14 @@ def _check_rule(pack: Pack, rule: Rule, loc: Loc) -> Iterator[Check]:
             "remove 'when'.",
         )
     if rule.when is not None:
-        yield from _check_expr(pack, rule, rule.when, (*loc, "when"), repeat)
+        yield from _check_expr(pack, rule, rule.when, (*loc, "when"), repeat, partial)
         yield from _check_adjust(rule, rule.when, (*loc, "when"))
     if rule.span is not None and rule.span.until is not None:
-        yield from _check_expr(pack, rule, rule.span.until, (*loc, "span", "until"), repeat)
+        yield from _check_expr(
+            pack, rule, rule.span.until, (*loc, "span", "until"), repeat, partial
+        )
     if repeat is not None:
-        yield from _check_repeat(pack, rule, repeat, (*loc, "repeat"))
+        yield from _check_repeat(pack, rule, repeat, (*loc, "repeat"), partial)
     if rule.statutory and rule.source is None:
         yield Check((*loc, "source"), "a statutory rule must name its source (title and url).")
     if rule.time is not None and rule.span is not None:
@@ -183,7 +197,7 @@ def _check_adjust(rule: Rule, expr: DateExpr, loc: Loc) -> Iterator[Check]:
 
 
 def _check_expr(
-    pack: Pack, rule: Rule, expr: DateExpr, loc: Loc, repeat: Repeat | None
+    pack: Pack, rule: Rule, expr: DateExpr, loc: Loc, repeat: Repeat | None, partial: bool = False
 ) -> Iterator[Check]:
     every = repeat.every if repeat is not None else None
     base = expr.base
@@ -202,14 +216,14 @@ def _check_expr(
         yield Check((*loc, "half"), "'half: this' only works in `repeat: {every: half_term}`.")
     if expr.term == "this" and every != "term":
         yield Check((*loc, "term"), "'term: this' only works in `repeat: {every: term}`.")
-    if expr.after is not None:
+    if expr.after is not None and not partial:
         yield from _check_after(pack, rule, expr.after, (*loc, "after"))
     if expr.published is not None:
         yield from _check_published(expr.published, (*loc, "published"))
     if expr.fallback is not None:
         if expr.fallback.published is not None:
             yield Check((*loc, "fallback"), "a fallback cannot itself be published dates.")
-        yield from _check_expr(pack, rule, expr.fallback, (*loc, "fallback"), repeat)
+        yield from _check_expr(pack, rule, expr.fallback, (*loc, "fallback"), repeat, partial)
 
 
 def _check_after(pack: Pack, rule: Rule, ref: str, loc: Loc) -> Iterator[Check]:
@@ -224,15 +238,19 @@ def _check_after(pack: Pack, rule: Rule, ref: str, loc: Loc) -> Iterator[Check]:
         return
     target = pack.rule(target_id)
     if target is None:
-        known = ", ".join(r.id for r in pack.rules[:8])
-        yield Check(loc, f"no rule '{target_id}' in this pack (rules include: {known}).", ref)
+        ids = [r.id for r in pack.rules]
+        close = difflib.get_close_matches(target_id, ids, n=1, cutoff=0.8)
+        hint = f"did you mean '{close[0]}'?" if close else f"rules include: {', '.join(ids[:8])}."
+        yield Check(loc, f"no rule '{target_id}' in this pack; {hint}", ref)
     elif target.repeat is not None or target.when is not None and target.when.school_date:
         yield Check(
             loc, f"'{target_id}' has several dates a year; date from a single-date rule.", ref
         )
 
 
-def _check_repeat(pack: Pack, rule: Rule, repeat: Repeat, loc: Loc) -> Iterator[Check]:
+def _check_repeat(
+    pack: Pack, rule: Rule, repeat: Repeat, loc: Loc, partial: bool = False
+) -> Iterator[Check]:
     allowed: tuple[str, ...] = {
         "half_term": HALF_LABELS,
         "term": TERM_LABELS,
@@ -251,7 +269,7 @@ def _check_repeat(pack: Pack, rule: Rule, repeat: Repeat, loc: Loc) -> Iterator[
         )
     for name, expr in (("from", repeat.from_), ("until", repeat.until)):
         if expr is not None:
-            yield from _check_expr(pack, rule, expr, (*loc, name), None)
+            yield from _check_expr(pack, rule, expr, (*loc, name), None, partial)
 
 
 def _check_published(published: Published, loc: Loc) -> Iterator[Check]:

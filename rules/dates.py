@@ -94,11 +94,13 @@ def _base(expr: DateExpr, scope: Scope, reads: Reads) -> Resolved:
         month = MONTHS.index(expr.month) + 1 if expr.month else scope.this_month
         assert month is not None and expr.day is not None
         cal_year = _month_date(month, year)
-        day = expr.day
-        why = f"{day} {MONTHS[month - 1].capitalize()}"
-        if month == 2 and day == 29 and not _leap(cal_year):
-            return Resolved(dt.date(cal_year, 2, 28), why=[f"29 February is 28 February in {cal_year}"])
-        return Resolved(dt.date(cal_year, month, day), why=[f"{why} {cal_year}"])
+        dom = expr.day
+        if month == 2 and dom == 29 and not _leap(cal_year):
+            return Resolved(
+                dt.date(cal_year, 2, 28), why=[f"29 February is 28 February in {cal_year}"]
+            )
+        words = f"{dom} {MONTHS[month - 1].capitalize()} {cal_year}"
+        return Resolved(dt.date(cal_year, month, dom), why=[words])
     if base == "weekday":
         month = MONTHS.index(expr.month) + 1 if expr.month else scope.this_month
         assert month is not None and expr.weekday is not None and expr.nth is not None
@@ -128,13 +130,19 @@ def _base(expr: DateExpr, scope: Scope, reads: Reads) -> Resolved:
     if base == "academic_year":
         first, last = year_bounds(year)
         day = first if expr.academic_year == "start" else last
-        return Resolved(day, why=[f"{expr.academic_year} of academic year {academic_year_label(year)}"])  # noqa: E501
+        return Resolved(
+            day, why=[f"{expr.academic_year} of academic year {academic_year_label(year)}"]
+        )  # noqa: E501
     if base == "financial_year":
         month = reads.ask(("fy",))
         day = dt.date(year + 1, 4, 1) if month == 4 else dt.date(year, 9, 1)
         return Resolved(day, why=[f"financial year starts {fmt(day)} for this type of school"])
     if base == "staff_day":
-        day = first_staff_day(reads, year) if expr.staff_day == "first" else last_staff_day(reads, year)  # noqa: E501
+        day = (
+            first_staff_day(reads, year)
+            if expr.staff_day == "first"
+            else last_staff_day(reads, year)
+        )  # noqa: E501
         return Resolved(day, why=[f"{expr.staff_day} staff day of {academic_year_label(year)}"])
     if base == "after":
         return _after(expr, scope, reads)
@@ -156,7 +164,11 @@ def _after(expr: DateExpr, scope: Scope, reads: Reads) -> Resolved:
         raise Unresolved("reference", ref, f"depends on '{ref}', which {reason}")
     _, start, last, status, title = answer
     day = start if expr.at == "start" else last
-    return Resolved(day, status=Status(status), why=[f"{'start' if expr.at == 'start' else 'end'} of '{title}' ({fmt(day)})"])  # noqa: E501
+    return Resolved(
+        day,
+        status=Status(status),
+        why=[f"{'start' if expr.at == 'start' else 'end'} of '{title}' ({fmt(day)})"],
+    )  # noqa: E501
 
 
 def _published(expr: DateExpr, scope: Scope, reads: Reads) -> Resolved:

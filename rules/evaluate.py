@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rules.calendar import TermYear, is_working_day, term_year, year_bounds
-from rules.dates import Unresolved, first_staff_day, key_words
+from rules.dates import Unresolved, first_staff_day, key_words, next_staff_day
 from rules.errors import SencocalInputError
 from rules.event import Event, EventBody
 from rules.outcome import CompiledRule, Need, RuleOutcome, compile_rule, compute
@@ -252,16 +252,25 @@ def _setup_tasks(
     """Tasks asking the SENCO for what the calendar lacks (term dates, school dates)."""
     out: list[EventBody] = []
     term_years = sorted({int(w.subject) for w in warnings if w.need == "term_dates"})
+    reads = Reads(facts, resolve_rule)
+    try:
+        first = first_staff_day(reads, year)
+    except Unresolved:
+        first = _first_working_day(year_bounds(year)[0])
     for missing in term_years:
         label = academic_year_label(missing)
+        start = first
         if missing > year:
-            start = _first_working_day(dt.date(missing, 6, 1))  # June, before it is needed
-        else:
-            start = _first_working_day(year_bounds(year)[0])
+            try:  # in June, before they are needed
+                start = next_staff_day(reads, dt.date(missing, 6, 1))
+            except Unresolved:
+                start = _first_working_day(dt.date(missing, 6, 1))
         which = {year - 1: "last-year", year: "this-year"}.get(missing, "next-year")
         out.append(
             _setup_body(
-                "term-dates", year, which,
+                "term-dates",
+                year,
+                which,
                 f"Add your term dates for {label}",
                 f"sencocal needs your school's term dates for {label} (or your LA's) to place "
                 "tasks and meetings on staff days. Add them in your school settings, or import "
@@ -273,15 +282,13 @@ def _setup_tasks(
     for w in warnings:
         if w.need != "date_key":
             continue
-        reads = Reads(facts, resolve_rule)
-        try:
-            start = first_staff_day(reads, year)
-        except Unresolved:
-            start = _first_working_day(year_bounds(year)[0])
+        start = first
         rules = ", ".join(r.split(":")[1] for r in w.refs)
         out.append(
             _setup_body(
-                f"date-{w.subject}", year, None,
+                f"date-{w.subject}",
+                year,
+                None,
                 f"Add your {key_words(w.subject)} dates for {academic_year_label(year)}",
                 f"These entries are dated from your {key_words(w.subject)} dates, which sencocal "
                 f"does not have yet for {academic_year_label(year)}: {rules}. Add the dates in "

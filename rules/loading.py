@@ -14,11 +14,18 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from rules import yamlsource
-from rules.checks import check_pack
+from rules.checks import Check, check_pack
 from rules.errors import PackRejected, Problem
-from rules.pack import Pack
+from rules.pack import Pack, Rule
 
 M = TypeVar("M", bound=BaseModel)
+
+PATTERN_WORDS = {
+    "la_code": "must be the DfE three-digit local-authority number, e.g. '330'",
+    "urn": "must be the school's 6- or 7-digit URN",
+    "school_date": "must be lower case letters, digits, '_' or '-' (e.g. parents_evening)",
+    "ref": "must be letters, digits and '-' only (no names: pupils are pseudonymised)",
+}
 
 
 def load_pack(data: bytes | str, filename: str) -> Pack:
@@ -35,21 +42,39 @@ def load_pack(data: bytes | str, filename: str) -> Pack:
         PackRejected: every problem found, each naming file, line, rule and field.
     """
     raw = yamlsource.load(data, filename)
-    pack = validate_model(Pack, raw, filename, what="pack")
-    problems = [
-        Problem(
-            file=filename,
-            message=c.message,
-            line=yamlsource.line_of(raw, c.loc),
-            rule_id=_rule_id(raw, c.loc),
-            field=_field(c.loc),
-            value=c.value,
-        )
-        for c in check_pack(pack)
-    ]
+    try:
+        pack = validate_model(Pack, raw, filename, what="pack")
+    except PackRejected as rejected:
+        # Report the whole-pack problems of the rules that did validate too, in one rejection.
+        extra = [_located(filename, raw, c) for c in check_pack(_partial(raw), partial=True)]
+        raise PackRejected(_ordered(_dedupe([*rejected.problems, *extra]))) from None
+    problems = [_located(filename, raw, c) for c in check_pack(pack)]
     if problems:
         raise PackRejected(_ordered(problems))
     return pack
+
+
+def _located(filename: str, raw: Any, check: Check) -> Problem:
+    return Problem(
+        file=filename,
+        message=check.message,
+        line=yamlsource.line_of(raw, check.loc),
+        rule_id=_rule_id(raw, check.loc),
+        field=_field(check.loc),
+        value=check.value,
+    )
+
+
+def _partial(raw: Any) -> Pack:
+    """The valid rules of a pack that failed validation, at their original positions."""
+    rules: list[Rule | None] = []
+    for item in raw.get("rules") or [] if isinstance(raw, Mapping) else []:
+        try:
+            rules.append(Rule.model_validate(item))
+        except ValidationError:
+            rules.append(None)
+    slug = raw.get("pack") if isinstance(raw, Mapping) and isinstance(raw.get("pack"), str) else ""
+    return Pack.model_construct(pack=slug, rules=rules, term_dates=None, publishes=None)
 
 
 def validate_model(model: type[M], raw: Any, filename: str, what: str) -> M:
@@ -59,15 +84,42 @@ def validate_model(model: type[M], raw: Any, filename: str, what: str) -> M:
         PackRejected: one problem per pydantic error, with lines and friendly messages.
     """
     if not isinstance(raw, Mapping):
-        shown = "empty" if raw is None else f"a {type(raw).__name__}"
+        shown = "empty" if raw is None else ("a list" if isinstance(raw, list) else f"'{raw}'")
         raise PackRejected(
-            [Problem(file=filename, message=f"a {what} must be a mapping of keys; this is {shown}.")]
+            [
+                Problem(
+                    file=filename, message=f"a {what} must be a mapping of keys; this is {shown}."
+                )
+            ]
         )
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        problems = [_problem(filename, raw, err, model) for err in exc.errors()]
+        problems = [_problem(filename, raw, err, model) for err in _merge_literals(exc.errors())]
         raise PackRejected(_ordered(_dedupe(problems))) from None
+
+
+def _merge_literals(errors: list[Any]) -> list[Any]:
+    """One message per field when a value may be one of several literal sets (half: or 'this').
+
+    Also drops "must not be empty" on a list whose items already have their own errors.
+    """
+    item_locs = {tuple(e["loc"][:-1]) for e in errors if e["loc"] and isinstance(e["loc"][-1], int)}
+    errors = [e for e in errors if not (e["type"] == "too_short" and tuple(e["loc"]) in item_locs)]
+    merged: list[Any] = []
+    by_loc: dict[tuple[Any, ...], Any] = {}
+    for err in errors:
+        loc = tuple(p for p in err["loc"] if not _is_union_tag(p))
+        if err["type"] == "literal_error" and loc in by_loc:
+            first = by_loc[loc]
+            expected = f"{first['ctx']['expected']}, {err['ctx']['expected']}"
+            first["ctx"] = {**first["ctx"], "expected": expected.replace(" or ", ", ")}
+            continue
+        err = dict(err)
+        if err["type"] == "literal_error":
+            by_loc[loc] = err
+        merged.append(err)
+    return merged
 
 
 def _ordered(problems: Iterable[Problem]) -> list[Problem]:
@@ -132,20 +184,33 @@ def _message(err: Mapping[str, Any], raw: Any, loc: tuple[int | str, ...]) -> st
     ctx = err.get("ctx") or {}
     if kind == "extra_forbidden":
         key = loc[-1] if loc else value
-        return f"unknown key '{key}'{_suggest(raw, loc)}."
+        hint = _suggest(raw, loc)
+        return f"unknown key '{key}'" + (f"; did you mean '{hint}'?" if hint else ".")
     if kind == "missing":
         return "required; add it."
     if kind in {"literal_error", "enum"}:
         expected = str(ctx.get("expected", "")).replace("'", "")
-        return f"'{value}' is not allowed here; use one of: {expected}."
+        head, _, tail = expected.rpartition(", ")
+        expected = f"{head} or {tail}" if head and " or " not in expected else expected
+        text = f"'{value}' is not allowed here; use one of: {expected}."
+        if loc and loc[-1] == "nth":
+            text += " Not every month has a 5th weekday: use 'last'."
+        if "audience" in loc and value in {"parents", "exams", "data", "la", "LA"}:
+            text += f" Name {value} under 'involves' instead; the SENCO's feed carries it."
+        return text
     if kind == "string_pattern_mismatch":
-        return (
-            f"'{value}' must be lower case letters and digits joined by '-' "
-            f"(ids may also use '.' and '_')."
-        )
+        name = loc[-1] if loc else ""
+        if name in PATTERN_WORDS:
+            return f"'{value}' {PATTERN_WORDS[str(name)]}."
+        extra = " (ids may also use '.' and '_')" if name == "id" else ""
+        return f"'{value}' must be lower case letters and digits joined by '-'{extra}."
     if kind == "value_error":
         return str(ctx.get("error", err["msg"])).removeprefix("Value error, ") + "."
-    if kind.startswith("date_") or kind in {"date_type", "date_parsing", "date_from_datetime_parsing"}:
+    if kind.startswith("date_") or kind in {
+        "date_type",
+        "date_parsing",
+        "date_from_datetime_parsing",
+    }:
         return f"'{value}' is not a date; write it as YYYY-MM-DD (e.g. 2027-02-14)."
     if kind in {"int_parsing", "int_type", "int_from_float"}:
         return f"'{value}' is not a whole number."
@@ -156,7 +221,8 @@ def _message(err: Mapping[str, Any], raw: Any, loc: tuple[int | str, ...]) -> st
     if kind in {"string_type"}:
         return f"expected text, got {type(value).__name__} '{value}'."
     if kind in {"list_type", "tuple_type"}:
-        return f"expected a list, got {type(value).__name__}."
+        example = f"[{value}]" if isinstance(value, (str, int)) else "[...]"
+        return f"expected a list, e.g. {example}; got {value!r}."
     if kind in {"model_type", "dict_type", "model_attributes_type"}:
         return f"expected a mapping of keys, got {type(value).__name__} '{value}'."
     if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
@@ -180,7 +246,7 @@ def _suggest(raw: Any, loc: tuple[int | str, ...]) -> str:
 
     names = _known_keys(Pack)
     close = difflib.get_close_matches(key, sorted(names), n=1, cutoff=0.75)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    return close[0] if close else ""
 
 
 def _known_keys(model: type[BaseModel], seen: set[type[BaseModel]] | None = None) -> set[str]:

@@ -165,8 +165,12 @@ def compute(crule: CompiledRule, year: int, reads: Reads) -> RuleOutcome:
             except Unresolved as inner:
                 needs.append(Need(inner.need, inner.subject, inner.message, crule.ref))
             needs.append(
-                Need("unpublished", crule.ref, f"has no published date for "
-                     f"{academic_year_label(year)} yet", crule.ref)
+                Need(
+                    "unpublished",
+                    crule.ref,
+                    f"has no published date for {academic_year_label(year)} yet",
+                    crule.ref,
+                )
             )
             answer = ("error", f"has no published date for {academic_year_label(year)} yet")
             continue
@@ -289,9 +293,24 @@ def _occurrence(
     status = got.status if _inherits_status(rule) else Status(rule.status)
     title = rule.title + (" (expected)" if status == Status.COMPUTED else "")
     why = "; ".join(got.why)
-    yield _body(crule, year, label, None, title, crule.description, rule.kind, start, end,
-                start, crule.audience, status, why, rule.effort_hours,
-                tuple(a.days_before for a in rule.alarms), crule.categories)
+    yield _body(
+        crule,
+        year,
+        label,
+        None,
+        title,
+        crule.description,
+        rule.kind,
+        start,
+        end,
+        start,
+        crule.audience,
+        status,
+        why,
+        rule.effort_hours,
+        tuple(a.days_before for a in rule.alarms),
+        crule.categories,
+    )
     for prep in rule.prep:
         yield _prep(crule, prep, label, year, start, status, title, reads)
 
@@ -349,16 +368,38 @@ def _prep(
     )
     why: list[str] = []
     day = shift(anchor, offset, reads, why)
-    day = adjust(day, "previous_staff_day", reads, why)
     why[0] = f"{why[0].split(' → ')[0].replace('earlier', 'before')} '{rule_title}' ({fmt(anchor)})"
+    try:
+        day = adjust(day, "previous_staff_day", reads, why)
+    except Unresolved as exc:
+        if exc.need != "term_dates" or int(exc.subject) >= year:
+            raise
+        # A lead task reaching back into a past year whose term dates nobody gave: a working
+        # day is the honest best; asking for last year's term dates would only be noise.
+        day = adjust(day, "previous_working_day", reads, why)
+        why.append(f"your {academic_year_label(int(exc.subject))} term dates are not known")
     description = prep.description.strip()
     description += f"\n\nGetting ready for: {rule_title}, {fmt(anchor)}."
     audience = _audience(prep.audience) if prep.audience is not None else crule.audience
     categories = (display_category(prep.kind), "Preparation", *crule.categories[1:])
-    return _body(crule, year, label, prep.id, prep.title, description.strip(), Kind(prep.kind),
-                 day, day + dt.timedelta(days=1), anchor, audience, status, "; ".join(why),
-                 prep.effort_hours, tuple(a.days_before for a in prep.alarms),
-                 tuple(dict.fromkeys(categories)))
+    return _body(
+        crule,
+        year,
+        label,
+        prep.id,
+        prep.title,
+        description.strip(),
+        Kind(prep.kind),
+        day,
+        day + dt.timedelta(days=1),
+        anchor,
+        audience,
+        status,
+        "; ".join(why),
+        prep.effort_hours,
+        tuple(a.days_before for a in prep.alarms),
+        tuple(dict.fromkeys(categories)),
+    )
 
 
 def _find_date_task(
@@ -370,7 +411,8 @@ def _find_date_task(
     why = [f"no confirmed date for {academic_year_label(year)} yet, so none is shown"]
     if estimate is not None and estimate - FIND_LEAD > earliest:
         day = adjust(estimate - FIND_LEAD, "previous_staff_day", reads, [])
-        why.append(f"set about six weeks before it usually falls ({MONTHS[estimate.month - 1].capitalize()})")  # noqa: E501
+        month = MONTHS[estimate.month - 1].capitalize()
+        why.append(f"set about six weeks before it usually falls ({month})")
     else:
         day = earliest
         why.append("set at the start of the year")
@@ -384,9 +426,24 @@ def _find_date_task(
     if crule.description:
         text += "\n\n" + crule.description
     categories = ("Task", "Date to confirm", *crule.categories[1:])
-    return _body(crule, year, label, FIND_DATE, f"Find this year's date: {rule.title}", text,
-                 Kind.TASK, day, day + dt.timedelta(days=1), day, (Audience.SENCO,),
-                 Status.UNCONFIRMED, "; ".join(why), 0.25, (), tuple(dict.fromkeys(categories)))
+    return _body(
+        crule,
+        year,
+        label,
+        FIND_DATE,
+        f"Find this year's date: {rule.title}",
+        text,
+        Kind.TASK,
+        day,
+        day + dt.timedelta(days=1),
+        day,
+        (Audience.SENCO,),
+        Status.UNCONFIRMED,
+        "; ".join(why),
+        0.25,
+        (),
+        tuple(dict.fromkeys(categories)),
+    )
 
 
 def _body(

@@ -115,7 +115,7 @@ def check_profile(profile: SchoolProfile) -> Iterator[Check]:
     for i, day in enumerate(profile.inset_days):
         if day.weekday() >= 5:
             yield Check(("inset_days", i), f"{day.isoformat()} is a weekend day.", day.isoformat())
-    for key, published in profile.publishes.items():
+    for key in profile.publishes:
         if ":" not in key:
             yield Check(("publishes", key), f"'{key}' must be written pack:rule-id.", key)
 

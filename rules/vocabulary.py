@@ -151,8 +151,16 @@ PHASE_FLAGS: dict[Phase, frozenset[str]] = {
     Phase.MIDDLE: frozenset({"has_year6"}),
     Phase.SECONDARY: frozenset({"has_year9", "has_year11"}),
     Phase.ALL_THROUGH: frozenset(
-        {"has_reception", "has_year1", "has_year2", "has_year4", "has_year6", "has_year9",
-         "has_year11", "has_sixth_form"}
+        {
+            "has_reception",
+            "has_year1",
+            "has_year2",
+            "has_year4",
+            "has_year6",
+            "has_year9",
+            "has_year11",
+            "has_sixth_form",
+        }
     ),  # fmt: skip
     Phase.SIXTEEN_PLUS: frozenset({"has_sixth_form"}),
 }

@@ -46,14 +46,11 @@ def _fail(filename: str, message: str, line: int | None = None) -> PackRejected:
 class _Loader(yaml.SafeLoader):
     """SafeLoader that refuses aliases and anchors while composing."""
 
-    def compose_node(self, parent: Node | None, index: object) -> Node | None:  # type: ignore[override]
-        if self.check_event(AliasEvent):
-            event = self.peek_event()
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
             raise _AnchorRefused(event.start_mark.line + 1)
-        event = self.peek_event()
-        if getattr(event, "anchor", None):
-            raise _AnchorRefused(event.start_mark.line + 1)
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        return super().compose_node(parent, index)
 
 
 class _AnchorRefused(Exception):
@@ -158,7 +155,15 @@ class _Builder:
 
     def build(self, node: Node) -> Any:
         if isinstance(node, ScalarNode):
-            return self.constructor.construct_object(node, deep=True)
+            try:
+                return self.constructor.construct_object(node, deep=True)
+            except (ValueError, yaml.YAMLError):
+                # e.g. 2026-13-01 matches YAML's timestamp pattern but is no real date
+                raise _fail(
+                    self.filename,
+                    f"'{node.value}' is not a real date; write it as YYYY-MM-DD (e.g. 2027-02-14).",
+                    node.start_mark.line + 1,
+                ) from None
         if isinstance(node, SequenceNode):
             out = LineList()
             out.line = node.start_mark.line + 1

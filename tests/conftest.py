@@ -22,7 +22,11 @@ def _no_outbound_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def guarded(self: socket.socket, address: object) -> object:
         host = address[0] if isinstance(address, tuple) else address
-        if isinstance(host, str) and host not in {"127.0.0.1", "::1", "localhost"} and not host.startswith("/"):
+        if (
+            isinstance(host, str)
+            and host not in {"127.0.0.1", "::1", "localhost"}
+            and not host.startswith("/")
+        ):
             raise RuntimeError(f"test tried to reach {host!r}; only loopback is allowed")
         return real_connect(self, address)  # type: ignore[arg-type]
 
@@ -44,7 +48,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = reporter.stats.get("skipped", []) if reporter else []
     if skipped:
-        reporter.write_line(f"CI=true: {len(skipped)} test(s) were skipped; failing the run.", red=True)
+        reporter.write_line(
+            f"CI=true: {len(skipped)} test(s) were skipped; failing the run.", red=True
+        )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 

@@ -1,0 +1,1 @@
+"""Bundled demo data: an example LA pack and two demo schools."""

@@ -1,0 +1,1 @@
+"""Built-in rule packs (YAML files read by feedserver.catalog)."""

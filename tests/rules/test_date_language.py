@@ -32,16 +32,21 @@ def six_term():  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(
-    ("year", "expected"), [(2025, D(2025, 10, 10)), (2026, D(2026, 10, 10)), (2027, D(2027, 10, 10))]
+    ("year", "expected"),
+    [(2025, D(2025, 10, 10)), (2026, D(2026, 10, 10)), (2027, D(2027, 10, 10))],
 )
 def test_fixed_month_day_is_that_day_in_the_right_calendar_year(typical, year, expected):
-    bodies, _ = evaluate_rule({"id": "d", "kind": "event", "when": {"month": "october", "day": 10}}, typical, year)
+    bodies, _ = evaluate_rule(
+        {"id": "d", "kind": "event", "when": {"month": "october", "day": 10}}, typical, year
+    )
     assert starts(bodies) == [expected]
     assert bodies[0].why == f"10 October {expected.year}"
 
 
 def test_spring_months_fall_in_the_second_calendar_year(typical):
-    bodies, _ = evaluate_rule({"id": "d", "kind": "event", "when": {"month": 3, "day": 21}}, typical, 2026)
+    bodies, _ = evaluate_rule(
+        {"id": "d", "kind": "event", "when": {"month": 3, "day": 21}}, typical, 2026
+    )
     assert starts(bodies) == [D(2027, 3, 21)]
 
 
@@ -60,20 +65,42 @@ def test_29_february_is_28_february_in_a_common_year_and_itself_in_a_leap_year(t
 @pytest.mark.parametrize(
     ("when", "expected"),
     [
-        ({"nth": 1, "weekday": "thursday", "month": "october"}, [D(2025, 10, 2), D(2026, 10, 1), D(2027, 10, 7)]),
-        ({"nth": 3, "weekday": "thursday", "month": "january"}, [D(2026, 1, 15), D(2027, 1, 21), D(2028, 1, 20)]),
-        ({"nth": 2, "weekday": "monday", "month": "may"}, [D(2026, 5, 11), D(2027, 5, 10), D(2028, 5, 8)]),
-        ({"nth": "last", "weekday": "monday", "month": "may"}, [D(2026, 5, 25), D(2027, 5, 31), D(2028, 5, 29)]),
-        ({"nth": 4, "weekday": "friday", "month": "february"}, [D(2026, 2, 27), D(2027, 2, 26), D(2028, 2, 25)]),
+        (
+            {"nth": 1, "weekday": "thursday", "month": "october"},
+            [D(2025, 10, 2), D(2026, 10, 1), D(2027, 10, 7)],
+        ),
+        (
+            {"nth": 3, "weekday": "thursday", "month": "january"},
+            [D(2026, 1, 15), D(2027, 1, 21), D(2028, 1, 20)],
+        ),
+        (
+            {"nth": 2, "weekday": "monday", "month": "may"},
+            [D(2026, 5, 11), D(2027, 5, 10), D(2028, 5, 8)],
+        ),
+        (
+            {"nth": "last", "weekday": "monday", "month": "may"},
+            [D(2026, 5, 25), D(2027, 5, 31), D(2028, 5, 29)],
+        ),
+        (
+            {"nth": 4, "weekday": "friday", "month": "february"},
+            [D(2026, 2, 27), D(2027, 2, 26), D(2028, 2, 25)],
+        ),
     ],
 )
 def test_nth_and_last_weekday_of_a_month(typical, when, expected):
-    got = [starts(evaluate_rule({"id": "n", "kind": "event", "when": when}, typical, y)[0])[0] for y in (2025, 2026, 2027)]
+    got = [
+        starts(evaluate_rule({"id": "n", "kind": "event", "when": when}, typical, y)[0])[0]
+        for y in (2025, 2026, 2027)
+    ]
     assert got == expected
 
 
 def test_nth_weekday_says_which_in_words(typical):
-    bodies, _ = evaluate_rule({"id": "n", "kind": "event", "when": {"nth": 1, "weekday": "thursday", "month": "october"}}, typical, 2026)
+    bodies, _ = evaluate_rule(
+        {"id": "n", "kind": "event", "when": {"nth": 1, "weekday": "thursday", "month": "october"}},
+        typical,
+        2026,
+    )
     assert bodies[0].why == "first Thursday of October 2026"
 
 
@@ -93,7 +120,10 @@ def test_nth_weekday_says_which_in_words(typical):
     ],
 )
 def test_half_term_break_and_term_edges_follow_the_schools_own_calendar(typical, when, expected):
-    got = [starts(evaluate_rule({"id": "h", "kind": "event", "when": when}, typical, y)[0])[0] for y in (2025, 2026, 2027)]
+    got = [
+        starts(evaluate_rule({"id": "h", "kind": "event", "when": when}, typical, y)[0])[0]
+        for y in (2025, 2026, 2027)
+    ]
     assert got == expected
 
 
@@ -104,7 +134,12 @@ def test_six_term_school_uses_its_own_earlier_october_half_term(six_term, typica
 
 
 def test_six_term_school_gets_one_occurrence_per_term_of_the_six(six_term):
-    rule = {"id": "each", "kind": "meeting", "repeat": {"every": "half_term"}, "when": {"half": "this", "at": "start", "weeks": 1}}
+    rule = {
+        "id": "each",
+        "kind": "meeting",
+        "repeat": {"every": "half_term"},
+        "when": {"half": "this", "at": "start", "weeks": 1},
+    }
     bodies, _ = evaluate_rule(rule, six_term, 2025)
     assert [(b.occurrence, b.start) for b in bodies] == [
         ("autumn1", D(2025, 9, 8)),
@@ -120,8 +155,12 @@ def test_six_term_school_gets_one_occurrence_per_term_of_the_six(six_term):
 
 
 def test_academic_year_start_and_end(typical):
-    start, _ = evaluate_rule({"id": "a", "kind": "event", "when": {"academic_year": "start"}}, typical, 2026)
-    end, _ = evaluate_rule({"id": "a", "kind": "event", "when": {"academic_year": "end"}}, typical, 2026)
+    start, _ = evaluate_rule(
+        {"id": "a", "kind": "event", "when": {"academic_year": "start"}}, typical, 2026
+    )
+    end, _ = evaluate_rule(
+        {"id": "a", "kind": "event", "when": {"academic_year": "end"}}, typical, 2026
+    )
     assert starts(start) == [D(2026, 9, 1)] and starts(end) == [D(2027, 8, 31)]
 
 
@@ -148,17 +187,27 @@ def test_after_another_rule_adds_its_offset_and_inherits_its_status(typical):
     census = {
         "id": "census",
         "kind": "event",
-        "when": {"published": {2025: "2025-10-02"}, "fallback": {"nth": 1, "weekday": "thursday", "month": "october"}, "status": "computed"},
+        "when": {
+            "published": {2025: "2025-10-02"},
+            "fallback": {"nth": 1, "weekday": "thursday", "month": "october"},
+            "status": "computed",
+        },
     }
     ret = {"id": "return", "kind": "deadline", "when": {"after": "census", "days": 27}}
-    for year, day, status in ((2025, D(2025, 10, 29), Status.CONFIRMED), (2026, D(2026, 10, 28), Status.COMPUTED)):
+    for year, day, status in (
+        (2025, D(2025, 10, 29), Status.CONFIRMED),
+        (2026, D(2026, 10, 28), Status.COMPUTED),
+    ):
         bodies, _ = evaluate_rule(ret, typical, year, others=[census])
         assert starts(bodies) == [day]
         assert bodies[0].status == status
 
 
 def test_after_can_name_a_rule_in_another_pack(typical, statutory):
-    rule = {"id": "budget", "when": {"after": "england-statutory:financial-year-start", "weeks": -3}}
+    rule = {
+        "id": "budget",
+        "when": {"after": "england-statutory:financial-year-start", "weeks": -3},
+    }
     bodies, _ = evaluate_rule(rule, typical, 2026, packs=[statutory])
     assert starts(bodies) == [D(2027, 3, 11)]
     assert "Financial year starts" in bodies[0].why
@@ -169,7 +218,10 @@ def test_after_a_rule_in_a_missing_pack_warns_instead_of_crashing(typical):
     bodies, result = evaluate_rule(rule, typical, 2026)
     assert bodies == []
     assert [(w.need, w.refs) for w in result.warnings] == [("reference", ("test-pack:x",))]
-    assert "depends on 'nowhere:rule', which is not in this school's packs" in result.warnings[0].message
+    assert (
+        "depends on 'nowhere:rule', which is not in this school's packs"
+        in result.warnings[0].message
+    )
 
 
 def test_after_cycle_across_packs_is_reported_not_looped(typical):
@@ -190,7 +242,10 @@ def test_after_cycle_across_packs_is_reported_not_looped(typical):
 def test_school_date_key_makes_one_occurrence_per_date_in_the_year(typical):
     rule = {"id": "pe", "when": {"school_date": "parents_evening", "days": -7}}
     bodies, _ = evaluate_rule(rule, typical, 2026)
-    assert [(b.occurrence, b.start) for b in bodies] == [("1", D(2026, 10, 7)), ("2", D(2027, 3, 3))]
+    assert [(b.occurrence, b.start) for b in bodies] == [
+        ("1", D(2026, 10, 7)),
+        ("2", D(2027, 3, 3)),
+    ]
 
 
 def test_missing_school_date_key_gives_a_warning_and_a_task_to_supply_it(typical):
@@ -215,7 +270,9 @@ def test_missing_term_dates_give_a_task_to_add_them_never_a_crash(typical):
 
 
 def test_national_date_needs_no_term_dates(typical):
-    bodies, result = evaluate_rule({"id": "d", "kind": "deadline", "when": {"month": "february", "day": 14}}, typical, 2030)
+    bodies, result = evaluate_rule(
+        {"id": "d", "kind": "deadline", "when": {"month": "february", "day": 14}}, typical, 2030
+    )
     assert starts(bodies) == [D(2031, 2, 14)] and result.warnings == ()
 
 
@@ -228,13 +285,25 @@ def test_published_date_is_confirmed_and_fallback_is_computed_and_marked(typical
         "kind": "window",
         "title": "KS2 tests",
         "span": {"days": 4},
-        "when": {"published": {2025: ["2026-05-11", "2026-05-14"]}, "fallback": {"nth": 2, "weekday": "monday", "month": "may"}, "status": "computed"},
+        "when": {
+            "published": {2025: ["2026-05-11", "2026-05-14"]},
+            "fallback": {"nth": 2, "weekday": "monday", "month": "may"},
+            "status": "computed",
+        },
     }
     published, _ = evaluate_rule(rule, typical, 2025)
     computed, _ = evaluate_rule(rule, typical, 2026)
-    assert (published[0].start, published[0].end, published[0].status) == (D(2026, 5, 11), D(2026, 5, 15), Status.CONFIRMED)
+    assert (published[0].start, published[0].end, published[0].status) == (
+        D(2026, 5, 11),
+        D(2026, 5, 15),
+        Status.CONFIRMED,
+    )
     assert published[0].title == "KS2 tests"
-    assert (computed[0].start, computed[0].end, computed[0].status) == (D(2027, 5, 10), D(2027, 5, 14), Status.COMPUTED)
+    assert (computed[0].start, computed[0].end, computed[0].status) == (
+        D(2027, 5, 10),
+        D(2027, 5, 14),
+        Status.COMPUTED,
+    )
     assert computed[0].title == "KS2 tests (expected)"
     assert "not yet published for 2026/27" in computed[0].why
 
@@ -244,7 +313,11 @@ def test_unconfirmed_date_is_never_shown_only_a_task_to_find_it(typical):
         "id": "jcq",
         "kind": "deadline",
         "title": "JCQ deadline",
-        "when": {"published": {}, "fallback": {"month": "february", "day": 21}, "status": "unconfirmed"},
+        "when": {
+            "published": {},
+            "fallback": {"month": "february", "day": 21},
+            "status": "unconfirmed",
+        },
     }
     bodies, result = evaluate_rule(rule, typical, 2026)
     assert bodies == []
@@ -258,7 +331,15 @@ def test_unconfirmed_date_is_never_shown_only_a_task_to_find_it(typical):
 def test_a_date_published_by_the_la_pack_or_the_school_replaces_the_find_task(typical):
     from tests.rules.helpers import make_pack
 
-    rule = {"id": "jcq", "kind": "deadline", "when": {"published": {}, "fallback": {"month": "february", "day": 21}, "status": "unconfirmed"}}
+    rule = {
+        "id": "jcq",
+        "kind": "deadline",
+        "when": {
+            "published": {},
+            "fallback": {"month": "february", "day": 21},
+            "status": "unconfirmed",
+        },
+    }
     la = make_pack([], slug="la-test", publishes={"test-pack:jcq": {2026: "2027-03-19"}})
     bodies, _ = evaluate_rule(rule, typical, 2026, packs=[la])
     assert [(b.start, b.status) for b in bodies] == [(D(2027, 3, 19), Status.CONFIRMED)]
@@ -303,35 +384,60 @@ def test_negative_school_days_count_back_over_a_bank_holiday(typical):
 
 
 def test_task_on_easter_monday_moves_to_the_next_staff_day(typical):
-    bodies, _ = evaluate_rule({"id": "t", "kind": "task", "when": {"month": "march", "day": 29}}, typical, 2026)
+    bodies, _ = evaluate_rule(
+        {"id": "t", "kind": "task", "when": {"month": "march", "day": 29}}, typical, 2026
+    )
     assert starts(bodies) == [D(2027, 4, 12)]
-    assert "moved from Mon 29 Mar 2027, Easter Monday to Mon 12 Apr 2027 (next staff day)" in bodies[0].why
+    assert (
+        "moved from Mon 29 Mar 2027, Easter Monday to Mon 12 Apr 2027 (next staff day)"
+        in bodies[0].why
+    )
 
 
 def test_task_in_half_term_lands_on_the_inset_day_after_it(typical):
-    bodies, _ = evaluate_rule({"id": "t", "kind": "meeting", "when": {"break": "october", "at": "start"}}, typical, 2026)
+    bodies, _ = evaluate_rule(
+        {"id": "t", "kind": "meeting", "when": {"break": "october", "at": "start"}}, typical, 2026
+    )
     assert starts(bodies) == [D(2026, 11, 2)]  # Mon 2 Nov 2026 is an INSET day: a staff day
 
 
 def test_next_school_day_skips_the_inset_day(typical):
-    rule = {"id": "t", "kind": "meeting", "when": {"break": "october", "at": "start", "adjust": "next_school_day"}}
+    rule = {
+        "id": "t",
+        "kind": "meeting",
+        "when": {"break": "october", "at": "start", "adjust": "next_school_day"},
+    }
     assert starts(evaluate_rule(rule, typical, 2026)[0]) == [D(2026, 11, 3)]
 
 
 def test_deadline_keeps_its_legal_date_even_on_a_sunday(typical):
-    bodies, _ = evaluate_rule({"id": "d", "kind": "deadline", "when": {"month": "february", "day": 14}}, typical, 2026)
+    bodies, _ = evaluate_rule(
+        {"id": "d", "kind": "deadline", "when": {"month": "february", "day": 14}}, typical, 2026
+    )
     assert starts(bodies) == [D(2027, 2, 14)]  # a Sunday, never moved
 
 
 def test_deadline_may_move_earlier_and_says_so(typical):
-    rule = {"id": "d", "kind": "deadline", "when": {"month": "february", "day": 14, "adjust": "previous_working_day"}}
+    rule = {
+        "id": "d",
+        "kind": "deadline",
+        "when": {"month": "february", "day": 14, "adjust": "previous_working_day"},
+    }
     bodies, _ = evaluate_rule(rule, typical, 2025)
     assert starts(bodies) == [D(2026, 2, 13)]
-    assert "moved from Sat 14 Feb 2026, a weekend to Fri 13 Feb 2026 (previous working day)" in bodies[0].why
+    assert (
+        "moved from Sat 14 Feb 2026, a weekend to Fri 13 Feb 2026 (previous working day)"
+        in bodies[0].why
+    )
 
 
 def test_prep_for_a_deadline_moves_earlier_not_later(typical):
-    rule = {"id": "d", "kind": "deadline", "when": {"month": "february", "day": 14}, "prep": [{"id": "warn", "title": "Warn", "before": {"weeks": 6}}]}
+    rule = {
+        "id": "d",
+        "kind": "deadline",
+        "when": {"month": "february", "day": 14},
+        "prep": [{"id": "warn", "title": "Warn", "before": {"weeks": 6}}],
+    }
     pack_result = evaluate_rule(rule, typical, 2026)[1]
     [prep] = [e.body for e in pack_result.events if e.body.prep == "warn"]
     # 14 Feb 2027 - 6 weeks = Sun 3 Jan 2027, in the Christmas break -> the last staff day before.
@@ -340,7 +446,9 @@ def test_prep_for_a_deadline_moves_earlier_not_later(typical):
 
 
 def test_window_and_event_keep_their_dates(typical):
-    bodies, _ = evaluate_rule({"id": "e", "kind": "event", "when": {"month": "december", "day": 25}}, typical, 2026)
+    bodies, _ = evaluate_rule(
+        {"id": "e", "kind": "event", "when": {"month": "december", "day": 25}}, typical, 2026
+    )
     assert starts(bodies) == [D(2026, 12, 25)]
 
 
@@ -348,10 +456,25 @@ def test_window_and_event_keep_their_dates(typical):
 
 
 def test_spans_in_days_weeks_and_until_are_exclusive_at_the_end(typical):
-    days, _ = evaluate_rule({"id": "s", "kind": "window", "when": {"month": "june", "day": 7}, "span": {"days": 5}}, typical, 2026)
-    weeks, _ = evaluate_rule({"id": "s", "kind": "window", "when": {"month": "june", "day": 7}, "span": {"weeks": 2}}, typical, 2026)
+    days, _ = evaluate_rule(
+        {"id": "s", "kind": "window", "when": {"month": "june", "day": 7}, "span": {"days": 5}},
+        typical,
+        2026,
+    )
+    weeks, _ = evaluate_rule(
+        {"id": "s", "kind": "window", "when": {"month": "june", "day": 7}, "span": {"weeks": 2}},
+        typical,
+        2026,
+    )
     until, _ = evaluate_rule(
-        {"id": "s", "kind": "window", "when": {"half": "autumn1", "at": "start"}, "span": {"until": {"half": "autumn1", "at": "end"}}}, typical, 2026
+        {
+            "id": "s",
+            "kind": "window",
+            "when": {"half": "autumn1", "at": "start"},
+            "span": {"until": {"half": "autumn1", "at": "end"}},
+        },
+        typical,
+        2026,
     )
     assert (days[0].start, days[0].end) == (D(2027, 6, 7), D(2027, 6, 12))
     assert (weeks[0].start, weeks[0].end) == (D(2027, 6, 7), D(2027, 6, 21))
@@ -359,7 +482,12 @@ def test_spans_in_days_weeks_and_until_are_exclusive_at_the_end(typical):
 
 
 def test_timed_meeting_is_in_london_time_across_the_clock_change(typical):
-    rule = {"id": "m", "kind": "meeting", "when": {"month": "october", "day": 21}, "time": {"start": "15:45", "end": "17:00"}}
+    rule = {
+        "id": "m",
+        "kind": "meeting",
+        "when": {"month": "october", "day": 21},
+        "time": {"start": "15:45", "end": "17:00"},
+    }
     before, _ = evaluate_rule(rule, typical, 2026)
     rule2 = dict(rule, when={"month": "november", "day": 4})
     after, _ = evaluate_rule(rule2, typical, 2026)
@@ -387,29 +515,63 @@ def test_weekly_repeat_runs_in_term_time_only_skipping_bank_holidays_and_inset(t
 
 
 def test_weekly_repeat_through_holidays_keeps_every_week(typical):
-    rule = {"id": "w", "kind": "event", "repeat": {"every": "week", "weekday": "friday", "through_holidays": True}}
+    rule = {
+        "id": "w",
+        "kind": "event",
+        "repeat": {"every": "week", "weekday": "friday", "through_holidays": True},
+    }
     bodies, _ = evaluate_rule(rule, typical, 2026)
     assert len(bodies) == 52 and D(2026, 12, 25) in starts(bodies)
 
 
 def test_termly_repeat_with_only_some_terms(typical):
-    rule = {"id": "ta", "kind": "meeting", "repeat": {"every": "term", "only": ["autumn", "summer"]}, "when": {"term": "this", "at": "start", "weeks": 3}}
+    rule = {
+        "id": "ta",
+        "kind": "meeting",
+        "repeat": {"every": "term", "only": ["autumn", "summer"]},
+        "when": {"term": "this", "at": "start", "weeks": 3},
+    }
     bodies, _ = evaluate_rule(rule, typical, 2026)
     # summer: 12 Apr + 3 weeks = Mon 3 May 2027, early May bank holiday -> next staff day Tue 4 May
-    assert [(b.occurrence, b.start) for b in bodies] == [("autumn", D(2026, 9, 23)), ("summer", D(2027, 5, 4))]
+    assert [(b.occurrence, b.start) for b in bodies] == [
+        ("autumn", D(2026, 9, 23)),
+        ("summer", D(2027, 5, 4)),
+    ]
 
 
 def test_monthly_repeat_skips_a_month_with_no_term_days(typical):
-    rule = {"id": "m", "kind": "task", "repeat": {"every": "month"}, "when": {"nth": 1, "weekday": "tuesday"}}
+    rule = {
+        "id": "m",
+        "kind": "task",
+        "repeat": {"every": "month"},
+        "when": {"nth": 1, "weekday": "tuesday"},
+    }
     bodies, _ = evaluate_rule(rule, typical, 2026)
     assert [b.occurrence for b in bodies] == [
-        "september", "october", "november", "december", "january", "february", "march", "april", "may", "june", "july"
+        "september",
+        "october",
+        "november",
+        "december",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
     ]
-    assert dict((b.occurrence, b.start) for b in bodies)["april"] == D(2027, 4, 12)  # 6 Apr is Easter break
+    assert dict((b.occurrence, b.start) for b in bodies)["april"] == D(
+        2027, 4, 12
+    )  # 6 Apr is Easter break
 
 
 def test_term_time_window_in_a_holiday_is_dropped(typical):
-    rule = {"id": "m", "kind": "event", "repeat": {"every": "month", "only": ["december", "january"]}, "when": {"day": 28}}
+    rule = {
+        "id": "m",
+        "kind": "event",
+        "repeat": {"every": "month", "only": ["december", "january"]},
+        "when": {"day": 28},
+    }
     bodies, _ = evaluate_rule(rule, typical, 2026)
     assert [(b.occurrence, b.start) for b in bodies] == [("january", D(2027, 1, 28))]
 
@@ -423,8 +585,8 @@ def test_applies_if_on_type_phase_and_flags(typical, demo_secondary):
     sec = dict(base, id="sec", applies_if={"phases": ["secondary"]})
     acad = dict(base, id="acad", applies_if={"types": ["academy"]})
     no6 = dict(base, id="no6", applies_if={"not_flags": ["has_year6"]})
-    from tests.rules.helpers import make_pack
     import rules
+    from tests.rules.helpers import make_pack
 
     pack = make_pack([y6, sec, acad, no6])
     primary_ids = {e.body.rule for e in rules.evaluate([pack], typical, 2026)}
@@ -434,9 +596,18 @@ def test_applies_if_on_type_phase_and_flags(typical, demo_secondary):
 
 
 def test_explicit_flag_overrides_what_the_phase_implies(typical):
-    from tests.rules.helpers import make_pack
     import rules
+    from tests.rules.helpers import make_pack
 
-    pack = make_pack([{"id": "y6", "kind": "event", "when": {"month": "may", "day": 1}, "applies_if": {"flags": ["has_year6"]}}])
+    pack = make_pack(
+        [
+            {
+                "id": "y6",
+                "kind": "event",
+                "when": {"month": "may", "day": 1},
+                "applies_if": {"flags": ["has_year6"]},
+            }
+        ]
+    )
     infant_only = with_changes(typical, **{"flags": {"has_year6": False}})
     assert rules.evaluate([pack], infant_only, 2026) == []
