@@ -25,18 +25,20 @@ ONE_DAY = dt.timedelta(days=1)
 
 
 @lru_cache(maxsize=256)
+def _bank_holiday_names(calendar_year: int) -> dict[dt.date, str]:
+    days = holidays.country_holidays("GB", subdiv="ENG", years=calendar_year)
+    return {day: str(name) for day, name in days.items()}
+
+
+@lru_cache(maxsize=256)
 def bank_holidays(calendar_year: int) -> frozenset[dt.date]:
     """England and Wales bank holidays in ``calendar_year``, from the ``holidays`` package."""
-    days = holidays.country_holidays("GB", subdiv="ENG", years=calendar_year)
-    return frozenset(days.keys())
+    return frozenset(_bank_holiday_names(calendar_year))
 
 
 def bank_holiday_name(day: dt.date) -> str | None:
     """The name of the bank holiday on ``day``, or None."""
-    if day not in bank_holidays(day.year):
-        return None
-    names = holidays.country_holidays("GB", subdiv="ENG", years=day.year)
-    return str(names.get(day))
+    return _bank_holiday_names(day.year).get(day)
 
 
 def is_bank_holiday(day: dt.date) -> bool:
@@ -119,6 +121,14 @@ class TermYear:
         return self.days[
             bisect.bisect_left(self.days, first) : bisect.bisect_right(self.days, last)
         ]
+
+    def run(self, day: dt.date, count: int, step: int) -> tuple[dt.date, ...]:
+        """Up to ``count`` term days from ``day`` (inclusive), forwards or backwards."""
+        if step > 0:
+            i = bisect.bisect_left(self.days, day)
+            return self.days[i : i + count]
+        i = bisect.bisect_right(self.days, day)
+        return tuple(reversed(self.days[max(0, i - count) : i]))
 
     def half(self, label: str) -> tuple[dt.date, dt.date]:
         """First and last day of half term ``label``."""

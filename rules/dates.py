@@ -14,7 +14,6 @@ from dateutil.relativedelta import relativedelta
 
 from rules.calendar import (
     ONE_DAY,
-    TermYear,
     academic_year_of,
     add_working_days,
     bank_holiday_name,
@@ -22,7 +21,7 @@ from rules.calendar import (
     year_bounds,
 )
 from rules.expr import DateExpr, Offset
-from rules.reads import Reads
+from rules.reads import NO_TERMS, Reads
 from rules.vocabulary import MONTHS, WEEKDAYS, Status, academic_year_label
 
 
@@ -78,7 +77,7 @@ def resolve(expr: DateExpr, scope: Scope, reads: Reads) -> Resolved:
     """Resolve ``expr`` (base, offsets; not the adjustment, see :func:`adjust`)."""
     got = _base(expr, scope, reads)
     if not expr.is_zero():
-        got.day = shift(got.day, expr.offset(), reads, got.why)
+        got.day = shift(got.day, expr, reads, got.why)
         got.last = None
     return got
 
@@ -110,21 +109,17 @@ def _base(expr: DateExpr, scope: Scope, reads: Reads) -> Resolved:
         words = f"{ORDINALS[expr.nth]} {expr.weekday.capitalize()} of {MONTHS[month - 1].capitalize()} {cal_year}"  # noqa: E501
         return Resolved(day, why=[words])
     if base in ("half", "break", "term"):
-        terms = need_periods(reads, year)
         if base == "half":
             label = scope.this_half if expr.half == "this" else expr.half
-            assert label is not None
-            span = terms.half(label)
             what = f"half term {label}"
         elif base == "term":
             label = scope.this_term if expr.term == "this" else expr.term
-            assert label is not None
-            span = terms.term(label)
             what = f"{label} term"
         else:
             label = str(expr.break_)
-            span = terms.break_(label)
             what = f"{label} break"
+        assert label is not None
+        span = period_span(reads, base, year, label)
         day = span[0] if expr.at == "start" else span[1]
         return Resolved(day, why=[f"{'first' if expr.at == 'start' else 'last'} day of {what}"])
     if base == "academic_year":
@@ -239,67 +234,94 @@ def _leap(year: int) -> bool:
 # --- calendar questions answered through probes -------------------------------------------
 
 
-def need_periods(reads: Reads, year: int) -> TermYear:
-    """The TermYear for ``year``.
+def _calendar(reads: Reads, probe: tuple[object, ...], year: int) -> Any:
+    answer = reads.ask(probe)
+    if answer is NO_TERMS:
+        raise Unresolved(
+            "term_dates", str(year), f"needs term dates for {academic_year_label(year)}"
+        )
+    return answer
+
+
+def period_span(reads: Reads, kind: str, year: int, label: str) -> tuple[dt.date, dt.date]:
+    """First and last day of a half term, break or term (``kind``) of ``year``.
 
     Raises:
         Unresolved: no term dates for that year from the school or its LA.
     """
-    terms = reads.periods(year)
-    if terms is None:
-        raise Unresolved(
-            "term_dates", str(year), f"needs term dates for {academic_year_label(year)}"
-        )
-    return terms
+    span: tuple[dt.date, dt.date] = _calendar(reads, (kind, year, label), year)
+    return span
+
+
+def is_term_day(reads: Reads, day: dt.date) -> bool:
+    """A weekday inside a term period that is not a bank holiday."""
+    answer: bool = _calendar(reads, ("term_day", day), academic_year_of(day))
+    return answer
+
+
+def seek_term_day(reads: Reads, day: dt.date, step: int) -> dt.date | None:
+    """The first term day on or after ``day`` (before, with ``step=-1``) in its year, or None."""
+    answer: dt.date | None = _calendar(reads, ("seek", day, step), academic_year_of(day))
+    return answer
+
+
+def term_run(reads: Reads, day: dt.date, count: int, step: int) -> tuple[dt.date, ...]:
+    """Up to ``count`` term days from ``day`` (inclusive) in direction ``step``, in its year."""
+    answer: tuple[dt.date, ...] = _calendar(reads, ("run", day, count, step), academic_year_of(day))
+    return answer
+
+
+def month_has_term(reads: Reads, year: int, month: int) -> bool:
+    """Whether ``month`` of academic year ``year`` has any term day."""
+    answer: bool = _calendar(reads, ("month_term", year, month), year)
+    return answer
 
 
 def is_staff_day(reads: Reads, day: dt.date) -> bool:
     """A term day or an INSET day."""
-    if need_periods(reads, academic_year_of(day)).is_term_day(day):
+    if is_term_day(reads, day):
         return True
     return day.weekday() < 5 and bool(reads.inset(day, day))
 
 
 def is_school_day(reads: Reads, day: dt.date) -> bool:
     """A term day that is not an INSET day."""
-    if not need_periods(reads, academic_year_of(day)).is_term_day(day):
+    if not is_term_day(reads, day):
         return False
     return not reads.inset(day, day)
 
 
 def next_staff_day(reads: Reads, day: dt.date, step: int = 1) -> dt.date:
-    """The first staff day on or after ``day`` (before, with ``step=-1``)."""
+    """The first staff day on or after ``day`` (before, with ``step=-1``).
+
+    A term day is a staff day whatever the school's INSET days, so INSET days are only asked
+    about for the stretch before the next term day (a holiday, or the days before term).
+    """
     while True:
-        year = academic_year_of(day)
-        terms = need_periods(reads, year)
-        first, last = year_bounds(year)
+        first, last = year_bounds(academic_year_of(day))
+        term_day = seek_term_day(reads, day, step)
+        if term_day == day:
+            return day
         if step > 0:
-            term_day = terms.term_day_at_or_after(day)
-            edge = term_day if term_day is not None else last
-            insets = [d for d in reads.inset(day, edge) if d.weekday() < 5]
+            edge = term_day - ONE_DAY if term_day is not None else last
+            insets = [d for d in reads.inset(day, edge) if d.weekday() < 5] if day <= edge else []
             if insets:
                 return insets[0]
-            if term_day is not None:
-                return term_day
-            day = last + ONE_DAY
         else:
-            term_day = terms.term_day_at_or_before(day)
-            edge = term_day if term_day is not None else first
-            insets = [d for d in reads.inset(edge, day) if d.weekday() < 5]
+            edge = term_day + ONE_DAY if term_day is not None else first
+            insets = [d for d in reads.inset(edge, day) if d.weekday() < 5] if edge <= day else []
             if insets:
                 return insets[-1]
-            if term_day is not None:
-                return term_day
-            day = first - ONE_DAY
+        if term_day is not None:
+            return term_day
+        day = last + ONE_DAY if step > 0 else first - ONE_DAY
 
 
 def next_school_day(reads: Reads, day: dt.date, step: int = 1) -> dt.date:
     """The first school day on or after ``day`` (before, with ``step=-1``)."""
     while True:
-        year = academic_year_of(day)
-        terms = need_periods(reads, year)
-        first, last = year_bounds(year)
-        found = terms.term_day_at_or_after(day) if step > 0 else terms.term_day_at_or_before(day)
+        first, last = year_bounds(academic_year_of(day))
+        found = seek_term_day(reads, day, step)
         if found is None:
             day = last + ONE_DAY if step > 0 else first - ONE_DAY
             continue
@@ -309,18 +331,40 @@ def next_school_day(reads: Reads, day: dt.date, step: int = 1) -> dt.date:
 
 
 def add_school_days(reads: Reads, day: dt.date, count: int) -> dt.date:
-    """Move ``count`` school days from ``day`` (negative moves back)."""
-    step = 1 if count >= 0 else -1
-    for _ in range(abs(count)):
-        day = next_school_day(reads, day + dt.timedelta(days=step), step)
-    return day
+    """Move ``count`` school days from ``day`` (negative moves back).
+
+    Asks about INSET days once per stretch of term days rather than once per day.
+    """
+    return _count_days(reads, day, count, school=True)
 
 
 def add_staff_days(reads: Reads, day: dt.date, count: int) -> dt.date:
     """Move ``count`` staff days from ``day`` (negative moves back)."""
+    return _count_days(reads, day, count, school=False)
+
+
+def _count_days(reads: Reads, day: dt.date, count: int, school: bool) -> dt.date:
     step = 1 if count >= 0 else -1
-    for _ in range(abs(count)):
-        day = next_staff_day(reads, day + dt.timedelta(days=step), step)
+    remaining = abs(count)
+    cursor = day  # the last day already counted past
+    while remaining:
+        nxt = cursor + dt.timedelta(days=step)
+        first, last = year_bounds(academic_year_of(nxt))
+        ahead = term_run(reads, nxt, remaining, step)
+        if step > 0:
+            lo, hi = nxt, (ahead[-1] if len(ahead) == remaining else last)
+        else:
+            lo, hi = (ahead[-1] if len(ahead) == remaining else first), nxt
+        insets = set(reads.inset(lo, hi))
+        if school:  # an INSET day inside term is not a school day
+            found = [d for d in ahead if d not in insets]
+        else:  # an INSET day outside term is an extra staff day
+            extra = {d for d in insets if d.weekday() < 5 and not is_term_day(reads, d)}
+            found = sorted(set(ahead) | extra, reverse=step < 0)
+        if len(found) >= remaining:
+            return found[remaining - 1]
+        remaining -= len(found)
+        cursor = hi if step > 0 else lo
     return day
 
 
@@ -401,5 +445,4 @@ def _reason(day: dt.date, reads: Reads | None) -> str:
         return ", a weekend"
     if reads is None:
         return ""
-    terms = need_periods(reads, academic_year_of(day))
-    return ", an INSET day" if terms.is_term_day(day) else ", in the school holidays"
+    return ", an INSET day" if is_term_day(reads, day) else ", in the school holidays"

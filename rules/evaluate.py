@@ -13,13 +13,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rules.calendar import TermYear, is_working_day, term_year, year_bounds
-from rules.dates import Unresolved, first_staff_day, key_words, next_staff_day
+from rules.dates import (
+    Scope,
+    Unresolved,
+    first_staff_day,
+    key_words,
+    next_staff_day,
+    school_dates,
+)
 from rules.errors import SencocalInputError
 from rules.event import Event, EventBody
-from rules.outcome import CompiledRule, Need, RuleOutcome, compile_rule, compute
+from rules.outcome import (
+    CompiledRule,
+    Need,
+    RuleOutcome,
+    combine,
+    compile_rule,
+    compute,
+    compute_scope,
+    unresolved,
+)
 from rules.pack import Pack, PeriodIn, Rule
 from rules.profile import SchoolProfile
-from rules.reads import Answer, DecisionMemo, Reads, SchoolFacts
+from rules.reads import Answer, DecisionMemo, Reads, SchoolAnswers, SchoolFacts
 from rules.vocabulary import Audience, Kind, Status, academic_year_label
 
 SYSTEM_PACK = "sencocal"
@@ -73,15 +89,18 @@ class Memo:
     outcomes: DecisionMemo[RuleOutcome] = field(default_factory=DecisionMemo)
     _packs: dict[int, _CompiledPack] = field(default_factory=dict)
     _applicable: dict[tuple[int, Any], tuple[CompiledRule, ...]] = field(default_factory=dict)
+    _indexes: dict[tuple[int, ...], dict[str, CompiledRule]] = field(default_factory=dict)
+    _calendars: dict[tuple[TermYear | None, ...], dict[Any, Any]] = field(default_factory=dict)
 
     def compiled(self, pack: Pack) -> _CompiledPack:
         """The compiled form of ``pack`` (kept alive with it, so ids stay unique)."""
         found = self._packs.get(id(pack))
         if found is not None and found.pack is pack:
             return found
-        if len(self._packs) > 256:
+        if len(self._packs) > 512:
             self._packs.clear()
             self._applicable.clear()
+            self._indexes.clear()
         compiled = _CompiledPack(
             pack=pack,
             rules=tuple(compile_rule(pack, rule) for rule in pack.rules),
@@ -92,6 +111,23 @@ class Memo:
         )
         self._packs[id(pack)] = compiled
         return compiled
+
+    def calendar_answers(self, calendars: tuple[TermYear | None, ...]) -> dict[Any, Any]:
+        """The shared answer cache for schools whose term calendars are ``calendars``."""
+        found = self._calendars.get(calendars)
+        if found is None:
+            if len(self._calendars) > 20_000:
+                self._calendars.clear()
+            found = self._calendars[calendars] = {}
+        return found
+
+    def index(self, active: list[_CompiledPack]) -> dict[str, CompiledRule]:
+        """Every rule of ``active`` by ``pack:rule`` (for ``after:`` references)."""
+        key = tuple(id(c) for c in active)
+        found = self._indexes.get(key)
+        if found is None:
+            found = self._indexes[key] = {c.ref: c for cp in active for c in cp.rules}
+        return found
 
     def applicable(self, compiled: _CompiledPack, facets: Any) -> tuple[CompiledRule, ...]:
         """The rules of ``compiled`` whose ``applies_if`` holds for these school facets."""
@@ -144,24 +180,34 @@ def evaluate_full(
     memo = memo if memo is not None else Memo()
     year = academic_year
     active = _active(packs, profile, memo)
-    facts = _facts(active, profile, year)
-    index = {c.ref: c for cp in active for c in cp.rules}
+    facts = _facts(active, profile, year, memo)
+    index = memo.index(active)
     resolving: set[str] = set()
+    outcomes = memo.outcomes
 
     def outcome_for(crule: CompiledRule) -> RuleOutcome:
-        reads = Reads(facts, resolve_rule)
-        root = (id(crule), year)
-        found = memo.outcomes.lookup(root, reads)
-        if found is None:
-            found = compute(crule, year, reads)
-            memo.outcomes.store(root, reads.trace, found)
-        return found
+        key = crule.date_key
+        if key is None:
+            return outcomes.get((id(crule), year), answers, lambda r: compute(crule, year, r))
+        # One occurrence per school date, each shared with schools that chose the same date.
+        try:
+            dates = school_dates(Reads(answers), key, year)
+        except Unresolved as exc:
+            return unresolved(crule, exc)
+        parts = []
+        for i, day in enumerate(dates, start=1):
+            scope = Scope(year=year, ref=crule.ref, pinned=day)
+            occurrence = _Occurrence(crule, str(i), scope)
+            parts.append(outcomes.get((id(crule), year, str(i), day), answers, occurrence))
+        return combine(parts)
 
     def resolve_rule(ref: str, ref_year: int) -> Answer:
         crule = index.get(ref)
         if crule is None:
             return ("error", "is not in this school's packs")
-        if crule.rule.repeat is not None:
+        if ref not in applicable:
+            return ("error", "does not apply to this school")
+        if crule.rule.repeat is not None or crule.date_key is not None:
             return ("error", "has several dates a year")
         if ref in resolving:
             return ("error", "depends on itself in a circle")
@@ -171,20 +217,38 @@ def evaluate_full(
         finally:
             resolving.discard(ref)
 
-    facets = (profile.type.value, frozenset(p.value for p in profile.phases),
-              profile.effective_flags())  # fmt: skip
+    answers = SchoolAnswers(facts, resolve_rule)
+    facets = (
+        profile.type.value,
+        frozenset(p.value for p in profile.phases),
+        profile.effective_flags(),
+    )
+    to_evaluate = [memo.applicable(compiled, facets) for compiled in active]
+    applicable = {crule.ref for crules in to_evaluate for crule in crules}
     bodies: list[EventBody] = []
     needs: list[Need] = []
-    for compiled in active:
-        for crule in memo.applicable(compiled, facets):
+    for crules in to_evaluate:
+        for crule in crules:
             out = outcome_for(crule)
             bodies.extend(out.bodies)
             needs.extend(out.needs)
     warnings = _warnings(needs)
-    bodies.extend(_setup_tasks(warnings, facts, resolve_rule, year))
+    bodies.extend(_setup_tasks(warnings, answers, year))
     bodies.sort(key=_sort_key)
     school_id = profile.id
     return Evaluation(tuple(Event(school_id, body) for body in bodies), warnings)
+
+
+@dataclass(frozen=True)
+class _Occurrence:
+    """Computes one school-dated occurrence of a rule (a callable for the memo)."""
+
+    crule: CompiledRule
+    label: str
+    scope: Scope
+
+    def __call__(self, reads: Reads) -> RuleOutcome:
+        return compute_scope(self.crule, self.label, self.scope, reads)
 
 
 def _sort_key(body: EventBody) -> tuple[str, str]:
@@ -201,7 +265,9 @@ def _active(packs: Sequence[Pack], profile: SchoolProfile, memo: Memo) -> list[_
     return [memo.compiled(seen[slug]) for slug in sorted(seen) if slug not in off]
 
 
-def _facts(active: Iterable[_CompiledPack], profile: SchoolProfile, year: int) -> SchoolFacts:
+def _facts(
+    active: Iterable[_CompiledPack], profile: SchoolProfile, year: int, memo: Memo
+) -> SchoolFacts:
     la_periods: dict[int, tuple[tuple[str, dt.date, dt.date], ...]] = {}
     published: dict[str, dict[int, tuple[Any, str]]] = {}
     for compiled in active:
@@ -222,6 +288,7 @@ def _facts(active: Iterable[_CompiledPack], profile: SchoolProfile, year: int) -
         periods = _as_tuples(own) if own is not None else la_periods.get(y)
         term_years[y] = term_year(y, periods) if periods else None
     return SchoolFacts(
+        calendar_answers=memo.calendar_answers(tuple(term_years.values())),
         term_years=term_years,
         inset=tuple(sorted(set(profile.inset_days))),
         named={k: tuple(sorted(v)) for k, v in profile.named_dates.items()},
@@ -247,12 +314,12 @@ def _warnings(needs: Iterable[Need]) -> tuple[EvalWarning, ...]:
 
 
 def _setup_tasks(
-    warnings: Iterable[EvalWarning], facts: SchoolFacts, resolve_rule: Any, year: int
+    warnings: Iterable[EvalWarning], answers: SchoolAnswers, year: int
 ) -> list[EventBody]:
     """Tasks asking the SENCO for what the calendar lacks (term dates, school dates)."""
     out: list[EventBody] = []
     term_years = sorted({int(w.subject) for w in warnings if w.need == "term_dates"})
-    reads = Reads(facts, resolve_rule)
+    reads = Reads(answers)
     try:
         first = first_staff_day(reads, year)
     except Unresolved:

@@ -19,7 +19,8 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
 
 from rules.vocabulary import Audience, Kind, Status
 
@@ -144,14 +145,17 @@ class EventBody:
     alarms: tuple[int, ...]
     optional: bool = False
     key_suffix: str = field(init=False)
-    content_hash: str = field(init=False)
     sort_key: tuple[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
         key = suffix(self.pack, self.rule, self.year, self.occurrence, self.prep)
         object.__setattr__(self, "key_suffix", key)
-        object.__setattr__(self, "content_hash", _hash(self.visible()))
         object.__setattr__(self, "sort_key", (self.start.isoformat(), key))
+
+    @cached_property
+    def content_hash(self) -> str:
+        """A hash of :meth:`visible`: changes exactly when what a user sees changes."""
+        return _hash(self.visible())
 
     def visible(self) -> dict[str, Any]:
         """Everything a user sees, as JSON-ready values (the content hash covers exactly this)."""
@@ -183,9 +187,11 @@ def _hash(visible: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:20]
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One dated entry in one school's calendar."""
+class Event(NamedTuple):
+    """One dated entry in one school's calendar: the school's id and a shared body.
+
+    A named tuple: immutable, and cheap to make for every school's every event.
+    """
 
     school_id: str
     body: EventBody

@@ -93,7 +93,14 @@ class Offset(Strict):
 
     def is_zero(self) -> bool:
         """True when every part is 0."""
-        return not any(getattr(self, name) for name in OFFSETS)
+        return not (
+            self.months
+            or self.weeks
+            or self.days
+            or self.working_days
+            or self.school_days
+            or self.staff_days
+        )
 
 
 Published = dict[int, dt.date | tuple[dt.date, dt.date]]
@@ -188,12 +195,28 @@ class DateExpr(Offset):
 
     @property
     def base(self) -> str:
-        """The name of the base this expression uses."""
-        return next(name for name in BASES if self.base_value(name) is not None)
-
-    def offset(self) -> Offset:
-        """The offset part alone."""
-        return Offset(**{name: getattr(self, name) for name in OFFSETS})
+        """The name of the base this expression uses (checked in BASES order, on the hot path)."""
+        if self.day is not None:
+            return "day"
+        if self.weekday is not None:
+            return "weekday"
+        if self.half is not None:
+            return "half"
+        if self.break_ is not None:
+            return "break"
+        if self.term is not None:
+            return "term"
+        if self.academic_year is not None:
+            return "academic_year"
+        if self.financial_year is not None:
+            return "financial_year"
+        if self.staff_day is not None:
+            return "staff_day"
+        if self.after is not None:
+            return "after"
+        if self.school_date is not None:
+            return "school_date"
+        return "published"
 
 
 class Span(Strict):

@@ -21,9 +21,10 @@ from rules.dates import (
     first_staff_day,
     fmt,
     is_school_day,
-    need_periods,
+    month_has_term,
     resolve,
     school_dates,
+    seek_term_day,
     shift,
 )
 from rules.event import EventBody, Source
@@ -80,6 +81,7 @@ class CompiledRule:
     audience: tuple[Audience, ...]
     categories: tuple[str, ...]
     description: str
+    date_key: str | None  # set when each of the school's dates under this key is an occurrence
 
 
 def compile_rule(pack: Pack, rule: Rule) -> CompiledRule:
@@ -101,9 +103,13 @@ def compile_rule(pack: Pack, rule: Rule) -> CompiledRule:
         description += f"\n\nInvolves: {words}."
     if rule.optional:
         description += "\n\nOptional: do it if it helps; the holidays are for rest."
+    date_key = None
+    if rule.repeat is None and rule.when is not None and rule.when.base == "school_date":
+        date_key = rule.when.school_date
     return CompiledRule(
         pack=pack.pack,
         rule=rule,
+        date_key=date_key,
         ref=f"{pack.pack}:{rule.id}",
         source=source,
         audience=_audience(rule.audience),
@@ -139,47 +145,55 @@ def display_category(slug: str) -> str:
 
 def compute(crule: CompiledRule, year: int, reads: Reads) -> RuleOutcome:
     """Evaluate ``crule`` for one school (through ``reads``) and academic year."""
-    rule = crule.rule
-    if rule.for_each is not None:
+    if crule.rule.for_each is not None:
         # Per-pupil rules need the EHCP roster, which this version does not read yet.
         return RuleOutcome((), (), ("error", "is a per-pupil rule"))
-    bodies: list[EventBody] = []
-    needs: list[Need] = []
-    answer: Answer = ("error", "has no date this year")
     try:
         scopes = list(_scopes(crule, year, reads))
     except Unresolved as exc:
-        need = Need(exc.need, exc.subject, exc.message, crule.ref)
-        return RuleOutcome((), (need,), ("error", exc.message))
-    for label, scope in scopes:
+        return unresolved(crule, exc)
+    return combine([compute_scope(crule, label, scope, reads) for label, scope in scopes])
+
+
+def unresolved(crule: CompiledRule, exc: Unresolved) -> RuleOutcome:
+    """The outcome of a rule that could not be placed at all."""
+    need = Need(exc.need, exc.subject, exc.message, crule.ref)
+    return RuleOutcome((), (need,), ("error", exc.message))
+
+
+def combine(parts: list[RuleOutcome]) -> RuleOutcome:
+    """One rule's outcome from its occurrences' outcomes (a lone occurrence keeps its answer)."""
+    if len(parts) == 1:
+        return parts[0]
+    bodies = tuple(b for part in parts for b in part.bodies)
+    needs = tuple(n for part in parts for n in part.needs)
+    return RuleOutcome(bodies, needs, ("error", "has several dates a year"))
+
+
+def compute_scope(
+    crule: CompiledRule, label: str | None, scope: Scope, reads: Reads
+) -> RuleOutcome:
+    """One occurrence of ``crule`` (label and scope from the repeat or the school's dates)."""
+    year = scope.year
+    try:
+        made = tuple(_occurrence(crule, label, scope, reads))
+    except Unresolved as exc:
+        return unresolved(crule, exc)
+    except NotPublished as exc:
+        note = f"has no published date for {academic_year_label(year)} yet"
+        needs = [Need("unpublished", crule.ref, note, crule.ref)]
+        bodies: tuple[EventBody, ...] = ()
         try:
-            made = list(_occurrence(crule, label, scope, reads))
-        except Unresolved as exc:
-            needs.append(Need(exc.need, exc.subject, exc.message, crule.ref))
-            if rule.repeat is None:
-                answer = ("error", exc.message)
-            continue
-        except NotPublished as exc:
-            try:
-                bodies.append(_find_date_task(crule, label, scope, exc.estimate, reads))
-            except Unresolved as inner:
-                needs.append(Need(inner.need, inner.subject, inner.message, crule.ref))
-            needs.append(
-                Need(
-                    "unpublished",
-                    crule.ref,
-                    f"has no published date for {academic_year_label(year)} yet",
-                    crule.ref,
-                )
-            )
-            answer = ("error", f"has no published date for {academic_year_label(year)} yet")
-            continue
-        bodies.extend(made)
-        if rule.repeat is None and label is None and made:
-            main = made[0]
-            last = main.end - dt.timedelta(days=1) if main.all_day else main.start
-            answer = ("ok", _day(main.start), _day(last), main.status.value, rule.title)
-    return RuleOutcome(tuple(bodies), tuple(needs), answer)
+            bodies = (_find_date_task(crule, label, scope, exc.estimate, reads),)
+        except Unresolved as inner:
+            needs.insert(0, Need(inner.need, inner.subject, inner.message, crule.ref))
+        return RuleOutcome(bodies, tuple(needs), ("error", note))
+    answer: Answer = ("error", "has no date this year")
+    if crule.rule.repeat is None and label is None and made:
+        main = made[0]
+        last = main.end - dt.timedelta(days=1) if main.all_day else main.start
+        answer = ("ok", _day(main.start), _day(last), main.status.value, crule.rule.title)
+    return RuleOutcome(made, (), answer)
 
 
 def _day(value: dt.date) -> dt.date:
@@ -212,20 +226,12 @@ def _scopes(crule: CompiledRule, year: int, reads: Reads) -> Iterator[tuple[str 
             name = MONTHS[month - 1]
             if only is not None and name not in only:
                 continue
-            if not repeat.through_holidays and not _month_has_term(reads, year, month):
+            if not repeat.through_holidays and not month_has_term(reads, year, month):
                 continue
             yield name, Scope(year=year, ref=crule.ref, this_month=month)
     else:  # week: dates come straight from the repeat, one scope per week
         for label, day in _weeks(crule, year, reads):
             yield label, Scope(year=year, ref=crule.ref, pinned=day)
-
-
-def _month_has_term(reads: Reads, year: int, month: int) -> bool:
-    terms = need_periods(reads, year)
-    cal_year = year if month >= 9 else year + 1
-    first = dt.date(cal_year, month, 1)
-    last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
-    return bool(terms.term_days_between(first, last))
 
 
 def _weeks(crule: CompiledRule, year: int, reads: Reads) -> Iterator[tuple[str, dt.date]]:
@@ -238,8 +244,9 @@ def _weeks(crule: CompiledRule, year: int, reads: Reads) -> Iterator[tuple[str, 
     if repeat.through_holidays:
         first, last = year_bounds(year)
     else:
-        terms = need_periods(reads, year)
-        first, last = terms.days[0], terms.days[-1]
+        start, end = year_bounds(year)
+        first = seek_term_day(reads, start, 1) or start
+        last = seek_term_day(reads, end, -1) or end
     if repeat.from_ is not None:
         first = resolve(repeat.from_, scope, reads).day
     if repeat.until is not None:

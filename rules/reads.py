@@ -18,8 +18,8 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar, cast
 
 from rules.calendar import TermYear
 
@@ -34,6 +34,8 @@ class SchoolFacts:
 
     Attributes:
         term_years: academic year -> its TermYear, or None when nobody has given term dates.
+        calendar_answers: answers to term-calendar probes, shared by every school whose
+            ``term_years`` are the same (the caller passes the same dict for them).
         inset: the school's INSET days, sorted.
         named: date key -> the school's dates under it, sorted.
         fy_month: 4 or 9, the month the financial year starts.
@@ -45,6 +47,7 @@ class SchoolFacts:
     named: Mapping[str, tuple[dt.date, ...]]
     fy_month: int
     published: Mapping[str, Mapping[int, tuple[Any, str]]]
+    calendar_answers: dict[Probe, Any] = field(default_factory=dict, compare=False)
 
     def inset_between(self, first: dt.date, last: dt.date) -> tuple[dt.date, ...]:
         """INSET days from ``first`` to ``last`` inclusive."""
@@ -53,36 +56,31 @@ class SchoolFacts:
         return self.inset[lo:hi]
 
 
-class Reads:
-    """Answers probes from one school's facts, recording each new question and its answer."""
+class SchoolAnswers:
+    """Answers probes for one school, each computed once per evaluation."""
 
-    __slots__ = ("facts", "resolve_rule", "trace", "_asked")
+    __slots__ = ("facts", "resolve_rule", "_cache", "_calendar")
 
-    def __init__(
-        self,
-        facts: SchoolFacts,
-        resolve_rule: Callable[[str, int], Answer],
-    ) -> None:
+    def __init__(self, facts: SchoolFacts, resolve_rule: Callable[[str, int], Answer]) -> None:
         self.facts = facts
         self.resolve_rule = resolve_rule
-        self.trace: list[tuple[Probe, Answer]] = []
-        self._asked: dict[Probe, Answer] = {}
+        self._cache: dict[Probe, Any] = {}
+        self._calendar = facts.calendar_answers
 
-    def ask(self, probe: Probe) -> Any:
-        """Answer ``probe`` and record it (once per distinct probe)."""
-        if probe in self._asked:
-            return self._asked[probe]
-        answer = self.answer(probe)
-        self._asked[probe] = answer
-        self.trace.append((probe, answer))
-        return answer
+    def __call__(self, probe: Probe) -> Any:
+        """Answer ``probe`` (from a cache when this school, or its calendar, was asked before)."""
+        cache = self._calendar if probe[0] in CALENDAR_PROBES else self._cache
+        try:
+            return cache[probe]
+        except KeyError:
+            answer = cache[probe] = self._compute(probe)
+            return answer
 
-    def answer(self, probe: Probe) -> Any:
-        """Answer ``probe`` without recording it."""
+    def _compute(self, probe: Probe) -> Any:
         kind = probe[0]
         facts = self.facts
-        if kind == "periods":
-            return facts.term_years.get(probe[1])  # type: ignore[call-overload]
+        if kind in CALENDAR_PROBES:
+            return _calendar_answer(facts, probe)
         if kind == "inset":
             return facts.inset_between(probe[1], probe[2])  # type: ignore[arg-type]
         if kind == "named":
@@ -92,19 +90,74 @@ class Reads:
         if kind == "published":
             return facts.published.get(probe[1], {}).get(probe[2])  # type: ignore[call-overload]
         if kind == "rule":
+            # Another rule's date. A rule found in a circle answers so for every asker: only
+            # rules on a real cycle can be re-entered, so caching that answer is sound.
             return self.resolve_rule(probe[1], probe[2])  # type: ignore[arg-type]
         raise KeyError(f"unknown probe {probe!r}")
 
-    # Convenience wrappers keep resolver code readable.
-    def periods(self, year: int) -> TermYear | None:
-        """The term periods of ``year`` (None when not given)."""
-        result: TermYear | None = self.ask(("periods", year))
-        return result
+
+class Reads:
+    """Asks probes of one school on behalf of one computation, recording each question."""
+
+    __slots__ = ("answers", "trace", "_asked")
+
+    def __init__(self, answers: Callable[[Probe], Any]) -> None:
+        self.answers = answers
+        self.trace: list[tuple[Probe, Answer]] = []
+        self._asked: dict[Probe, Answer] = {}
+
+    def ask(self, probe: Probe) -> Any:
+        """Answer ``probe`` and record it (once per distinct probe)."""
+        if probe in self._asked:
+            return self._asked[probe]
+        answer = self.answers(probe)
+        self._asked[probe] = answer
+        self.trace.append((probe, answer))
+        return answer
 
     def inset(self, first: dt.date, last: dt.date) -> tuple[dt.date, ...]:
         """The school's INSET days from ``first`` to ``last``."""
         result: tuple[dt.date, ...] = self.ask(("inset", first, last))
         return result
+
+
+CALENDAR_PROBES = frozenset({"half", "break", "term", "term_day", "seek", "run", "month_term"})
+NO_TERMS = "no-term-dates"  # the answer to a calendar probe in a year without term dates
+
+
+def _calendar_answer(facts: SchoolFacts, probe: Probe) -> Any:
+    """Answer a question about the school's term calendar (NO_TERMS when there is none)."""
+    kind, subject, *rest = probe
+    if isinstance(subject, int):  # half, break, term, month_term: (kind, year, label/month)
+        year = subject
+    else:
+        assert isinstance(subject, dt.date)
+        year = subject.year if subject.month >= 9 else subject.year - 1
+    terms = facts.term_years.get(year)
+    if terms is None:
+        return NO_TERMS
+    if kind == "half":
+        return terms.half(str(rest[0]))
+    if kind == "break":
+        return terms.break_(str(rest[0]))
+    if kind == "term":
+        return terms.term(str(rest[0]))
+    if kind == "month_term":
+        month = cast(int, rest[0])
+        first = dt.date(year + (0 if month >= 9 else 1), month, 1)
+        last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+        return bool(terms.term_days_between(first, last))
+    assert isinstance(subject, dt.date)
+    if kind == "term_day":
+        return terms.is_term_day(subject)
+    step = cast(int, rest[-1])
+    if kind == "seek":
+        return (
+            terms.term_day_at_or_after(subject)
+            if step > 0
+            else terms.term_day_at_or_before(subject)
+        )
+    return terms.run(subject, cast(int, rest[0]), step)  # "run": (kind, day, count, step)
 
 
 class _Branch:
@@ -124,21 +177,28 @@ class DecisionMemo(Generic[T]):
         self.hits = 0
         self.misses = 0
 
-    def lookup(self, root: Hashable, reads: Reads) -> T | None:
-        """Walk the tree for ``root`` answering probes from ``reads``; None when unseen.
-
-        The probes answered on the way are replayed into ``reads``' trace, so a caller that is
-        itself recording (a rule dated from this one) depends on them too.
-        """
+    def lookup(self, root: Hashable, answers: Callable[[Probe], Any]) -> T | None:
+        """Walk the tree for ``root`` answering its probes with ``answers``; None when unseen."""
         node = self._roots.get(root, _MISSING)
-        while isinstance(node, _Branch):
-            node = node.children.get(reads.ask(node.probe), _MISSING)
+        while type(node) is _Branch:
+            node = node.children.get(answers(node.probe), _MISSING)
         if node is _MISSING:
             self.misses += 1
             return None
         self.hits += 1
         result: T = node
         return result
+
+    def get(
+        self, root: Hashable, answers: Callable[[Probe], Any], compute: Callable[[Reads], T]
+    ) -> T:
+        """The result for ``root``: shared when another school answered alike, else computed."""
+        found = self.lookup(root, answers)
+        if found is None:
+            reads = Reads(answers)
+            found = compute(reads)
+            self.store(root, reads.trace, found)
+        return found
 
     def store(self, root: Hashable, trace: list[tuple[Probe, Answer]], result: T) -> None:
         """Record ``result`` under the path ``trace`` took from ``root``."""
