@@ -5,8 +5,8 @@ Nothing here does I/O, reads a clock or the environment: callers pass bytes and 
 
 from __future__ import annotations
 
-from rules.errors import PackError, PackRejected, Problem, SencocalInputError
-from rules.evaluate import Evaluation, EvalWarning, Memo, PackConflict, evaluate, evaluate_full
+from rules.errors import PackConflict, PackError, PackRejected, SencocalInputError
+from rules.evaluate import Evaluation, EvalWarning, Memo, evaluate, evaluate_full
 from rules.event import Event, EventBody, EventKey
 from rules.loading import load_pack
 from rules.pack import Pack, Rule
@@ -23,7 +23,6 @@ __all__ = [
     "PackConflict",
     "PackError",
     "PackRejected",
-    "Problem",
     "Rule",
     "SchoolProfile",
     "SencocalInputError",

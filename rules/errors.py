@@ -3,9 +3,10 @@
 The tree::
 
     ValueError
-     └── SencocalInputError          anything a user typed that we refuse
-          ├── PackError              one problem: file, line, rule id, field, value
-          └── PackRejected           every problem found in one file, collected
+     └── SencocalInputError          anything a user typed that sencocal refuses
+          ├── PackError              one problem: file, line, rule id, field, value, message
+          ├── PackRejected           every PackError found in one file, collected
+          └── PackConflict           two packs given to one evaluation share a slug
 
 Callers branch on the type and read the attributes; the message text is for people only.
 """
@@ -13,16 +14,14 @@ Callers branch on the type and read the attributes; the message text is for peop
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 
 class SencocalInputError(ValueError):
     """Base class for input a user supplied that sencocal refuses."""
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with an input file, located as precisely as we can.
+class PackError(SencocalInputError):
+    """One thing wrong with a pack or profile file, located as precisely as we can.
 
     Attributes:
         file: the file name the caller gave (never read by us).
@@ -33,12 +32,22 @@ class Problem:
         value: the offending value as written, when there is one.
     """
 
-    file: str
-    message: str
-    line: int | None = None
-    rule_id: str | None = None
-    field: str | None = None
-    value: object = None
+    def __init__(
+        self,
+        file: str,
+        message: str,
+        line: int | None = None,
+        rule_id: str | None = None,
+        field: str | None = None,
+        value: object = None,
+    ) -> None:
+        self.file = file
+        self.message = message
+        self.line = line
+        self.rule_id = rule_id
+        self.field = field
+        self.value = value
+        super().__init__(str(self))
 
     def __str__(self) -> str:
         """Render as ``file:line: rule <id>, field <f>: message``."""
@@ -48,51 +57,24 @@ class Problem:
             parts.append(f"rule {self.rule_id}")
         if self.field:
             parts.append(f"field {self.field}")
-        prefix = f"{where}: " + (", ".join(parts) + ": " if parts else "")
-        return prefix + self.message
+        return f"{where}: " + (", ".join(parts) + ": " if parts else "") + self.message
+
+    def __repr__(self) -> str:
+        return f"PackError({str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PackError) and str(other) == str(self)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
 
 
-class PackError(SencocalInputError):
-    """A single problem in a pack or profile file."""
-
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(str(problem))
-        self.problem = problem
-
-    @property
-    def file(self) -> str:
-        """The file the problem is in."""
-        return self.problem.file
-
-    @property
-    def line(self) -> int | None:
-        """The 1-based line, if known."""
-        return self.problem.line
-
-    @property
-    def rule_id(self) -> str | None:
-        """The rule id, if the problem is inside a rule."""
-        return self.problem.rule_id
-
-    @property
-    def field(self) -> str | None:
-        """The dotted field path, if known."""
-        return self.problem.field
-
-    @property
-    def value(self) -> object:
-        """The offending value, if any."""
-        return self.problem.value
-
-
-@dataclass
 class PackRejected(SencocalInputError):
-    """A file was refused; ``problems`` holds every problem found, in file order."""
+    """A file was refused; ``problems`` holds every :class:`PackError` found, in file order."""
 
-    problems: Sequence[Problem] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        ValueError.__init__(self, self.__str__())
+    def __init__(self, problems: Sequence[PackError]) -> None:
+        self.problems = list(problems)
+        super().__init__(str(self))
 
     def __str__(self) -> str:
         """One problem per line."""
@@ -102,3 +84,7 @@ class PackRejected(SencocalInputError):
     def file(self) -> str:
         """The file that was rejected."""
         return self.problems[0].file if self.problems else "<input>"
+
+
+class PackConflict(SencocalInputError):
+    """Two packs given to one evaluation share a slug."""

@@ -21,7 +21,7 @@ from rules.dates import (
     next_staff_day,
     school_dates,
 )
-from rules.errors import SencocalInputError
+from rules.errors import PackConflict
 from rules.event import Event, EventBody
 from rules.outcome import (
     CompiledRule,
@@ -39,10 +39,6 @@ from rules.reads import Answer, DecisionMemo, Reads, SchoolAnswers, SchoolFacts
 from rules.vocabulary import Audience, Kind, Status, academic_year_label
 
 SYSTEM_PACK = "sencocal"
-
-
-class PackConflict(SencocalInputError):
-    """Two packs given to one evaluation share a slug."""
 
 
 @dataclass(frozen=True)

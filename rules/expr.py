@@ -84,12 +84,16 @@ class Strict(BaseModel):
 class Offset(Strict):
     """A signed distance. Calendar months clamp to the month's end (31 Jan + 1 month = 28 Feb)."""
 
-    months: int = 0
-    weeks: int = 0
-    days: int = 0
-    working_days: int = Field(0, description="Mon-Fri, not an England and Wales bank holiday.")
-    school_days: int = Field(0, description="Pupil days: in term, not weekend/bank holiday/INSET.")
-    staff_days: int = Field(0, description="School days plus INSET days.")
+    months: int = Field(0, ge=-24, le=24)
+    weeks: int = Field(0, ge=-104, le=104)
+    days: int = Field(0, ge=-730, le=730)
+    working_days: int = Field(
+        0, ge=-500, le=500, description="Mon-Fri, not an England and Wales bank holiday."
+    )
+    school_days: int = Field(
+        0, ge=-400, le=400, description="Pupil days: in term, not weekend/bank holiday/INSET."
+    )
+    staff_days: int = Field(0, ge=-400, le=400, description="School days plus INSET days.")
 
     def is_zero(self) -> bool:
         """True when every part is 0."""

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from rules import yamlsource
 from rules.checks import Check, check_pack
-from rules.errors import PackRejected, Problem
+from rules.errors import PackError, PackRejected
 from rules.pack import Pack, Rule
 
 M = TypeVar("M", bound=BaseModel)
@@ -54,8 +54,8 @@ def load_pack(data: bytes | str, filename: str) -> Pack:
     return pack
 
 
-def _located(filename: str, raw: Any, check: Check) -> Problem:
-    return Problem(
+def _located(filename: str, raw: Any, check: Check) -> PackError:
+    return PackError(
         file=filename,
         message=check.message,
         line=yamlsource.line_of(raw, check.loc),
@@ -87,7 +87,7 @@ def validate_model(model: type[M], raw: Any, filename: str, what: str) -> M:
         shown = "empty" if raw is None else ("a list" if isinstance(raw, list) else f"'{raw}'")
         raise PackRejected(
             [
-                Problem(
+                PackError(
                     file=filename, message=f"a {what} must be a mapping of keys; this is {shown}."
                 )
             ]
@@ -122,11 +122,11 @@ def _merge_literals(errors: list[Any]) -> list[Any]:
     return merged
 
 
-def _ordered(problems: Iterable[Problem]) -> list[Problem]:
+def _ordered(problems: Iterable[PackError]) -> list[PackError]:
     return sorted(problems, key=lambda p: (p.line or 0, p.rule_id or "", p.field or ""))
 
 
-def _dedupe(problems: Iterable[Problem]) -> list[Problem]:
+def _dedupe(problems: Iterable[PackError]) -> list[PackError]:
     seen: set[str] = set()
     out = []
     for p in problems:
@@ -136,9 +136,9 @@ def _dedupe(problems: Iterable[Problem]) -> list[Problem]:
     return out
 
 
-def _problem(filename: str, raw: Any, err: Mapping[str, Any], model: type[BaseModel]) -> Problem:
+def _problem(filename: str, raw: Any, err: Mapping[str, Any], model: type[BaseModel]) -> PackError:
     loc: tuple[int | str, ...] = tuple(p for p in err["loc"] if not _is_union_tag(p))
-    return Problem(
+    return PackError(
         file=filename,
         message=_message(err, raw, loc),
         line=yamlsource.line_of(raw, loc),

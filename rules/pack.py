@@ -61,12 +61,12 @@ class Condition(Strict):
 class Lead(Strict):
     """How far before its rule's date a prep task falls (positive numbers = earlier)."""
 
-    days: int = Field(0, ge=0)
-    weeks: int = Field(0, ge=0)
-    months: int = Field(0, ge=0)
-    working_days: int = Field(0, ge=0)
-    school_days: int = Field(0, ge=0)
-    staff_days: int = Field(0, ge=0)
+    days: int = Field(0, ge=0, le=730)
+    weeks: int = Field(0, ge=0, le=104)
+    months: int = Field(0, ge=0, le=24)
+    working_days: int = Field(0, ge=0, le=500)
+    school_days: int = Field(0, ge=0, le=400)
+    staff_days: int = Field(0, ge=0, le=400)
 
 
 class Prep(Strict):

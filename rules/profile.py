@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 
 from rules import yamlsource
 from rules.checks import Check, check_periods
-from rules.errors import PackRejected, Problem
+from rules.errors import PackError, PackRejected
 from rules.expr import Published, Strict
 from rules.pack import PeriodIn
 from rules.vocabulary import (
@@ -131,7 +131,7 @@ def load_profile(data: bytes | str, filename: str) -> SchoolProfile:
     raw = yamlsource.load(data, filename)
     profile = validate_model(SchoolProfile, raw, filename, what="school profile")
     problems = [
-        Problem(
+        PackError(
             file=filename,
             message=c.message,
             line=yamlsource.line_of(raw, c.loc),

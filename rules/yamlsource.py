@@ -20,7 +20,7 @@ import yaml
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from rules.errors import PackRejected, Problem
+from rules.errors import PackError, PackRejected
 
 MAX_BYTES = 1_000_000
 
@@ -40,7 +40,7 @@ class LineList(list[Any]):
 
 
 def _fail(filename: str, message: str, line: int | None = None) -> PackRejected:
-    return PackRejected([Problem(file=filename, message=message, line=line)])
+    return PackRejected([PackError(file=filename, message=message, line=line)])
 
 
 class _Loader(yaml.SafeLoader):
@@ -111,12 +111,20 @@ def load(data: bytes | str, filename: str, max_bytes: int = MAX_BYTES) -> Any:
         PackRejected: with one problem naming the line, for any syntax problem.
     """
     text = decode(data, filename, max_bytes)
-    loader = _Loader(text)
     try:
+        loader = _Loader(text)
         try:
             node = loader.get_single_node()
         finally:
             loader.dispose()
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise _fail(
+            filename,
+            f"contains a control character (#x{exc.character:04x}) that YAML does not allow; "
+            "remove it.",
+            line,
+        ) from None
     except _AnchorRefused as exc:
         raise _fail(
             filename,

@@ -30,11 +30,11 @@ def make_pack(rule_list: list[dict[str, Any]], slug: str = "test-pack", **extra:
         "rules": filled,
         **extra,
     }
-    text = yaml.dump(doc, Dumper=_NoAliasDumper, sort_keys=False)
+    text = yaml.dump(doc, Dumper=NoAliasDumper, sort_keys=False)
     return rules.load_pack(text, f"{slug}.yaml")
 
 
-class _NoAliasDumper(yaml.SafeDumper):
+class NoAliasDumper(yaml.SafeDumper):
     """Writes shared dicts out in full: packs refuse YAML anchors."""
 
     def ignore_aliases(self, data: Any) -> bool:

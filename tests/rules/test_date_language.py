@@ -613,11 +613,15 @@ def test_explicit_flag_overrides_what_the_phase_implies(typical):
     assert rules.evaluate([pack], infant_only, 2026) == []
 
 
-def test_after_a_rule_that_does_not_apply_to_this_school_warns_instead_of_dating(demo_secondary, statutory):
+def test_after_a_rule_that_does_not_apply_to_this_school_warns_instead_of_dating(
+    demo_secondary, statutory
+):
     rule = {"id": "sats-prep", "when": {"after": "england-statutory:ks2-tests", "weeks": -16}}
     bodies, result = evaluate_rule(rule, demo_secondary, 2026, packs=[statutory])
     assert bodies == []
     assert any(
-        w.need == "reference" and "depends on 'england-statutory:ks2-tests', which does not apply to this school" in w.message
+        w.need == "reference"
+        and "depends on 'england-statutory:ks2-tests', which does not apply to this school"
+        in w.message
         for w in result.warnings
     )
