@@ -63,6 +63,7 @@ class Scope:
     this_term: str | None = None
     this_month: int | None = None
     pinned: dt.date | None = None  # the school_date this occurrence is for
+    override: dt.date | None = None  # a date the school set for this rule
 
 
 ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", "last": "last"}

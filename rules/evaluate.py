@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rules.calendar import TermYear, is_working_day, term_year, year_bounds
+from rules.calendar import TermYear, academic_year_of, is_working_day, term_year, year_bounds
 from rules.dates import (
     Scope,
     Unresolved,
@@ -31,12 +31,20 @@ from rules.outcome import (
     compile_rule,
     compute,
     compute_scope,
+    display_category,
     unresolved,
 )
 from rules.pack import Pack, PeriodIn, Rule
 from rules.profile import SchoolProfile
 from rules.reads import Answer, DecisionMemo, Reads, SchoolAnswers, SchoolFacts
-from rules.vocabulary import Audience, Kind, Status, academic_year_label
+from rules.vocabulary import (
+    AUDIENCE_ORDER,
+    LOCAL_PACK,
+    Audience,
+    Kind,
+    Status,
+    academic_year_label,
+)
 
 SYSTEM_PACK = "sencocal"
 
@@ -181,8 +189,19 @@ def evaluate_full(
     resolving: set[str] = set()
     outcomes = memo.outcomes
 
+    overrides = profile.date_overrides
+
     def outcome_for(crule: CompiledRule) -> RuleOutcome:
         key = crule.date_key
+        override = overrides.get(crule.ref, {}).get(year) if overrides else None
+        if override is not None:
+            if key is not None or crule.rule.repeat is not None:
+                note = "has several dates a year, so a single date of your own cannot replace it"
+                return RuleOutcome(
+                    (), (Need("override", crule.ref, note, crule.ref),), ("error", note)
+                )
+            scope = Scope(year=year, ref=crule.ref, override=override)
+            return compute_scope(crule, None, scope, Reads(answers))  # the school's own: not shared
         if key is None:
             return outcomes.get((id(crule), year), answers, lambda r: compute(crule, year, r))
         # One occurrence per school date, each shared with schools that chose the same date.
@@ -219,7 +238,10 @@ def evaluate_full(
         frozenset(p.value for p in profile.phases),
         profile.effective_flags(),
     )
+    off = set(profile.rules_off)
     to_evaluate = [memo.applicable(compiled, facets) for compiled in active]
+    if off:
+        to_evaluate = [tuple(c for c in crules if c.ref not in off) for crules in to_evaluate]
     applicable = {crule.ref for crules in to_evaluate for crule in crules}
     bodies: list[EventBody] = []
     needs: list[Need] = []
@@ -230,6 +252,7 @@ def evaluate_full(
             needs.extend(out.needs)
     warnings = _warnings(needs)
     bodies.extend(_setup_tasks(warnings, answers, year))
+    bodies.extend(_local_events(profile, year))
     bodies.sort(key=_sort_key)
     school_id = profile.id
     return Evaluation(tuple(Event(school_id, body) for body in bodies), warnings)
@@ -357,6 +380,42 @@ def _setup_tasks(
                 f"does not have yet for {academic_year_label(year)}: {rules}. Add the dates in "
                 "your school settings and they appear in this calendar.",
                 start,
+            )
+        )
+    return out
+
+
+def _local_events(profile: SchoolProfile, year: int) -> list[EventBody]:
+    """The school's own one-off entries whose start lies in ``year``."""
+    out = []
+    for local in profile.local_events:
+        if academic_year_of(local.start) != year:
+            continue
+        audience = tuple(a for a in AUDIENCE_ORDER if a in {*local.audience, Audience.SENCO})
+        out.append(
+            EventBody(
+                pack=LOCAL_PACK,
+                rule=local.id,
+                year=year,
+                occurrence=None,
+                prep=None,
+                title=local.title,
+                description=local.description,
+                kind=local.kind,
+                start=local.start,
+                end=(local.end or local.start) + dt.timedelta(days=1),
+                all_day=True,
+                anchor=local.start,
+                audience=audience,
+                categories=(display_category(local.kind.value), "Local"),
+                involves=(),
+                pupil_level=False,
+                statutory=False,
+                status=Status.CONFIRMED,
+                why="added by your school",
+                source=None,
+                effort_hours=None,
+                alarms=(),
             )
         )
     return out

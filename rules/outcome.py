@@ -280,6 +280,9 @@ def _occurrence(
         assert scope.pinned is not None
         got = Resolved(scope.pinned, why=[f"every {rule.repeat.weekday} in {_weekly_words(rule)}"])
         how = "keep"
+    elif scope.override is not None:
+        got = Resolved(scope.override, why=[f"set by your school for {academic_year_label(year)}"])
+        how = "keep"
     else:
         assert rule.when is not None
         got = resolve(rule.when, scope, reads)
@@ -297,7 +300,12 @@ def _occurrence(
             if not is_school_day(reads, start):
                 return  # term time only: this occurrence falls in a holiday
     end = _end(crule, start, got, scope, reads)
-    status = got.status if _inherits_status(rule) else Status(rule.status)
+    if scope.override is not None:
+        status = Status.CONFIRMED
+    elif _inherits_status(rule):
+        status = got.status
+    else:
+        status = Status(rule.status)
     title = rule.title + (" (expected)" if status == Status.COMPUTED else "")
     why = "; ".join(got.why)
     yield _body(

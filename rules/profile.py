@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from rules import yamlsource
 from rules.checks import Check, check_periods
@@ -22,7 +22,10 @@ from rules.vocabulary import (
     DATE_KEY_PATTERN,
     FLAGS,
     PHASE_FLAGS,
+    RULE_ID_PATTERN,
     SLUG_PATTERN,
+    Audience,
+    Kind,
     Phase,
     SchoolType,
 )
@@ -33,6 +36,24 @@ class EhcpEntry(Strict):
 
     ref: str = Field(pattern=r"^[A-Za-z0-9-]{1,40}$")
     last_review: dt.date | None = None
+
+
+class LocalEvent(Strict):
+    """A one-off entry the school adds itself (a visit, a training day, a deadline of its own)."""
+
+    id: str = Field(pattern=RULE_ID_PATTERN, max_length=60)
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=4000)
+    kind: Kind = Kind.EVENT
+    start: dt.date
+    end: dt.date | None = Field(None, description="Last day (inclusive); default the start day.")
+    audience: tuple[Audience, ...] = (Audience.SENCO,)
+
+    @model_validator(mode="after")
+    def _order(self) -> LocalEvent:
+        if self.end is not None and self.end < self.start:
+            raise ValueError("'end' is before 'start'")
+        return self
 
 
 class SchoolProfile(Strict):
@@ -63,6 +84,12 @@ class SchoolProfile(Strict):
         description="Dates the school has found for a `published` rule: pack:rule -> year -> date.",
     )
     packs_off: tuple[str, ...] = ()
+    rules_off: tuple[str, ...] = Field((), description="Rules turned off, as pack:rule-id.")
+    date_overrides: dict[str, dict[int, dt.date]] = Field(
+        default_factory=dict,
+        description="A date of the school's own for a single-date rule: pack:rule -> year -> date.",
+    )
+    local_events: tuple[LocalEvent, ...] = ()
     senco_hours_per_week: float | None = Field(None, ge=0, le=60)
     trust: str | None = Field(None, pattern=SLUG_PATTERN)
     ehcp_roster: tuple[EhcpEntry, ...] = ()
@@ -115,9 +142,25 @@ def check_profile(profile: SchoolProfile) -> Iterator[Check]:
     for i, day in enumerate(profile.inset_days):
         if day.weekday() >= 5:
             yield Check(("inset_days", i), f"{day.isoformat()} is a weekend day.", day.isoformat())
-    for key in profile.publishes:
-        if ":" not in key:
-            yield Check(("publishes", key), f"'{key}' must be written pack:rule-id.", key)
+    for name in ("publishes", "date_overrides"):
+        for key in getattr(profile, name):
+            if ":" not in key:
+                yield Check((name, key), f"'{key}' must be written pack:rule-id.", key)
+    for i, ref in enumerate(profile.rules_off):
+        if ":" not in ref:
+            yield Check(("rules_off", i), f"'{ref}' must be written pack:rule-id.", ref)
+    for key, by_year in profile.date_overrides.items():
+        for year, day in by_year.items():
+            if not dt.date(year, 9, 1) <= day <= dt.date(year + 1, 8, 31):
+                yield Check(
+                    ("date_overrides", key, year),
+                    f"{day.isoformat()} is outside {year}/{(year + 1) % 100:02d}.",
+                    day.isoformat(),
+                )
+    ids = [e.id for e in profile.local_events]
+    for i, local in enumerate(profile.local_events):
+        if ids.index(local.id) != i:
+            yield Check(("local_events", i, "id"), f"'{local.id}' is used twice.", local.id)
 
 
 def load_profile(data: bytes | str, filename: str) -> SchoolProfile:

@@ -168,7 +168,8 @@ PHASE_FLAGS: dict[Phase, frozenset[str]] = {
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 RULE_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 DATE_KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
-RESERVED_PACKS: frozenset[str] = frozenset({"sencocal"})
+RESERVED_PACKS: frozenset[str] = frozenset({"sencocal", "local"})
+LOCAL_PACK = "local"  # one-off events a school adds itself
 
 
 def academic_year_label(year: int) -> str:
