@@ -1,1 +1,16 @@
-"""sencocal's service edge: the CLI, ICS rendering and bundled data (the Flask app comes next)."""
+"""sencocal's service edge: the Flask app (feeds, API), storage, ICS rendering and the CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["create_app"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so `sencocal pack check` does not import Flask and SQLAlchemy.
+    if name == "create_app":
+        from feedserver.app import create_app
+
+        return create_app
+    raise AttributeError(name)

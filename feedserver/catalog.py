@@ -33,6 +33,21 @@ def builtin_packs() -> tuple[Pack, ...]:
 
 
 @lru_cache(maxsize=1)
+def _builtin_digests() -> dict[str, str]:
+    import hashlib
+
+    return {
+        name: hashlib.sha256(data).hexdigest()
+        for name, data in _yaml_files(BUILTIN_PACKAGE).items()
+    }
+
+
+def digest(slug: str) -> str:
+    """The content hash of a built-in pack's file (changes when a release changes the pack)."""
+    return _builtin_digests()[slug]
+
+
+@lru_cache(maxsize=1)
 def _demo_files() -> dict[str, bytes]:
     return _yaml_files(DEMO_PACKAGE)
 

@@ -142,6 +142,156 @@ def preview(
         click.echo(f"warning: {warning}", err=True)
 
 
+# ------------------------------------------------------------------------ the service
+
+
+def _app(config: Any = None, clock: Any = None) -> Any:
+    from feedserver import create_app
+
+    return create_app(config, clock=clock)
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@handles_input_errors
+def db_upgrade() -> None:
+    """Create or upgrade the tables in DATABASE_URL (SQLite in the instance folder by default)."""
+    app = _app()
+    svc = app.extensions["sencocal"]
+    svc.db.upgrade()
+    click.echo(f"database is up to date: {_safe_url(svc.config.database_url)}")
+
+
+@main.group()
+def admin() -> None:
+    """Instance administration."""
+
+
+@admin.command("create-key")
+@click.option("--label", default="instance admin", show_default=True)
+@handles_input_errors
+def admin_create_key(label: str) -> None:
+    """Create an instance-admin API key and print it once (only its hash is stored)."""
+    from feedserver import auth
+
+    app = _app()
+    svc = app.extensions["sencocal"]
+    with svc.db.session() as session:
+        key = auth.create_key(session, "admin", svc.clock.now(), label=label)
+    click.echo(key)
+    click.echo("Keep this key safe: it is shown once and cannot be recovered.", err=True)
+
+
+@admin.command("new-encryption-key")
+def admin_new_encryption_key() -> None:
+    """Print a new Fernet key for SENCOCAL_ENCRYPTION_KEYS (put it first to rotate)."""
+    from cryptography.fernet import Fernet
+
+    click.echo(Fernet.generate_key().decode())
+
+
+@pack.command("publish")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@handles_input_errors
+def pack_publish(file: str) -> None:
+    """Publish an LA or trust pack to the database; a rejected pack leaves the live one."""
+    from feedserver import packstore, refresh
+    from feedserver.clock import today
+    from feedserver.models import School
+
+    app = _app()
+    svc = app.extensions["sencocal"]
+    now = svc.clock.now()
+    with svc.db.session() as session:
+        version, new = packstore.publish(session, Path(file).read_bytes(), file, "cli", now)
+        touched = 0
+        if new:
+            for row in session.query(School).order_by(School.id):
+                if version.publisher_kind == "la" and row.la_code == version.publisher_code:
+                    refresh.refresh_school(session, row.id, today(svc.clock), now, memo=svc.memo)
+                    touched += 1
+    state = f"revision {version.revision}" if new else f"unchanged (revision {version.revision})"
+    click.echo(f"{version.slug}: {state}; {touched} school(s) re-evaluated")
+
+
+@main.command("refresh")
+@click.option("--today", "today_", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+@handles_input_errors
+def refresh_command(today_: dt.datetime | None) -> None:
+    """Re-evaluate every school whose inputs changed and re-render its feeds (cron-able)."""
+    from feedserver import refresh
+    from feedserver.clock import today
+
+    app = _app()
+    svc = app.extensions["sencocal"]
+    day = today_.date() if today_ else today(svc.clock)
+    now = svc.clock.now()
+    evaluated = changed = 0
+    with svc.db.session() as session:
+        for school_id in refresh.stale_school_ids(session):
+            result = refresh.refresh_school(session, school_id, day, now, memo=svc.memo)
+            evaluated += result.evaluated
+            changed += result.changed
+    click.echo(
+        f"refreshed for {day.isoformat()}: {evaluated} school(s) re-evaluated, "
+        f"{changed} event(s) changed"
+    )
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--workers", default=None, type=int, help="Default: WEB_CONCURRENCY or 2.")
+@handles_input_errors
+def serve(port: int, host: str, workers: int | None) -> None:
+    """Serve the app with gunicorn (production: put nginx in front; see the README)."""
+    import os
+
+    from gunicorn.app.base import BaseApplication
+
+    app = _app()  # validates the config now, before forking workers
+
+    class _Gunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers or int(os.environ.get("WEB_CONCURRENCY", "2")))
+            self.cfg.set("logger_class", "feedserver.logs.GunicornLogger")
+            self.cfg.set("accesslog", "-")
+
+        def load(self) -> Any:
+            return app
+
+    _Gunicorn().run()
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True)
+@click.option("--today", "today_", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Pretend it is this day (the feeds' window follows it).")  # fmt: skip
+@click.option("--no-serve", is_flag=True, help="Set up and print the URLs, then exit.")
+@handles_input_errors
+def demo(port: int, today_: dt.datetime | None, no_serve: bool) -> None:
+    """Run the demo: its own SQLite file, the demo LA and two schools, every feed's URL."""
+    from feedserver.demo_setup import build_demo
+
+    app, lines = build_demo(port, today_.date() if today_ else None)
+    for line in lines:
+        click.echo(line)
+    if not no_serve:
+        click.echo(f"\nServing on http://127.0.0.1:{port} (Ctrl+C to stop)")
+        app.run(host="127.0.0.1", port=port, use_reloader=False, threaded=True)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def _table(name: str, year: int, audience: str, events: list[Any]) -> None:
     from rules.dates import fmt
 

@@ -58,8 +58,8 @@ def render(
     Args:
         events: in the order they should appear (the evaluator's stable order).
         meta: the calendar's name and refresh hints.
-        stamp: DTSTAMP for every event (UTC): when this rendering's content last changed.
-        revisions: SEQUENCE / LAST-MODIFIED per uid.
+        stamp: DTSTAMP and LAST-MODIFIED for events without a revision of their own (UTC).
+        revisions: SEQUENCE and LAST-MODIFIED (also used as DTSTAMP) per uid.
 
     Returns:
         UTF-8 bytes with CRLF line endings and lines folded at 75 octets.
@@ -102,10 +102,13 @@ def render(
 def _event(event: Event, stamp: dt.datetime, revisions: Revisions) -> IcsEvent:
     body = event.body
     ics = IcsEvent()
+    modified = revisions.modified.get(event.uid, stamp).astimezone(dt.UTC)
     ics.add("uid", ics_uid(event))
-    ics.add("dtstamp", stamp)
+    # DTSTAMP is when this event's content last changed, so identical content gives identical
+    # bytes (and ETags) however often the feed is re-rendered.
+    ics.add("dtstamp", modified)
     ics.add("sequence", revisions.sequence.get(event.uid, 0))
-    ics.add("last-modified", revisions.modified.get(event.uid, stamp).astimezone(dt.UTC))
+    ics.add("last-modified", modified)
     ics.add("summary", body.title)
     if body.all_day:
         ics.add("dtstart", body.start)

@@ -4,7 +4,8 @@ A :class:`TermYear` is built once per distinct set of term periods and shared by
 that uses them; INSET days are school-specific and are asked for separately (see
 :mod:`rules.reads`), so the expensive part of a calendar is shared.
 
-Words (DESIGN.md): a *term day* is a weekday inside a term period that is not a bank holiday;
+Words (DESIGN.md): a *term day* is a weekday inside a term period that is not a bank holiday
+(nor a day the school is closed, e.g. as a polling station);
 a *school day* is a term day that is not an INSET day; a *staff day* is a school day or an
 INSET day; a *working day* is Mon-Fri and not an England and Wales bank holiday.
 """
@@ -82,6 +83,7 @@ class TermYear:
 
     year: int
     periods: tuple[tuple[str, dt.date, dt.date], ...]
+    closures: frozenset[dt.date] = frozenset()
     days: tuple[dt.date, ...] = field(init=False, repr=False)
     _day_set: frozenset[dt.date] = field(init=False, repr=False)
     _by_label: dict[str, tuple[dt.date, dt.date]] = field(init=False, repr=False)
@@ -91,7 +93,7 @@ class TermYear:
         for _, start, end in self.periods:
             day = start
             while day <= end:
-                if is_working_day(day):
+                if is_working_day(day) and day not in self.closures:
                     days.append(day)
                 day += ONE_DAY
         object.__setattr__(self, "days", tuple(days))
@@ -163,6 +165,10 @@ class TermYear:
 
 
 @lru_cache(maxsize=4096)
-def term_year(year: int, periods: tuple[tuple[str, dt.date, dt.date], ...]) -> TermYear:
-    """The shared :class:`TermYear` for these periods."""
-    return TermYear(year, periods)
+def term_year(
+    year: int,
+    periods: tuple[tuple[str, dt.date, dt.date], ...],
+    closures: frozenset[dt.date] = frozenset(),
+) -> TermYear:
+    """The shared :class:`TermYear` for these periods and closure days."""
+    return TermYear(year, periods, closures)

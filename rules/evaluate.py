@@ -305,7 +305,9 @@ def _facts(
     for y in (year - 1, year, year + 1):
         own = profile.term_dates.get(y)
         periods = _as_tuples(own) if own is not None else la_periods.get(y)
-        term_years[y] = term_year(y, periods) if periods else None
+        first, last = year_bounds(y)
+        closed = frozenset(d for d in profile.closure_days if first <= d <= last)
+        term_years[y] = term_year(y, periods, closed) if periods else None
     return SchoolFacts(
         calendar_answers=memo.calendar_answers(tuple(term_years.values())),
         term_years=term_years,

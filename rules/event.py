@@ -207,6 +207,40 @@ class Event(NamedTuple):
         b = self.body
         return EventKey(self.school_id, b.pack, b.rule, b.year, b.occurrence, b.prep)
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Event:
+        """Rebuild an event from :meth:`to_json` output (stored events, API payloads)."""
+        key = EventKey.from_string(data["uid"])
+        all_day = bool(data["all_day"])
+        parse = dt.date.fromisoformat if all_day else dt.datetime.fromisoformat
+        source = data.get("source")
+        body = EventBody(
+            pack=data["pack"],
+            rule=data["rule"],
+            year=int(data["year"]),
+            occurrence=data.get("occurrence"),
+            prep=data.get("prep"),
+            title=data["title"],
+            description=data["description"],
+            kind=Kind(data["kind"]),
+            start=parse(data["start"]),
+            end=parse(data["end"]),
+            all_day=all_day,
+            anchor=dt.date.fromisoformat(data["anchor"]),
+            audience=tuple(Audience(a) for a in data["audience"]),
+            categories=tuple(data["categories"]),
+            involves=tuple(data.get("involves", ())),
+            pupil_level=bool(data["pupil_level"]),
+            statutory=bool(data["statutory"]),
+            status=Status(data["status"]),
+            why=data["why"],
+            source=None if source is None else Source(source["title"], source.get("url")),
+            effort_hours=data.get("effort_hours"),
+            alarms=tuple(int(a) for a in data.get("alarms", ())),
+            optional=bool(data.get("optional", False)),
+        )
+        return cls(key.school_id, body)
+
     def to_json(self) -> dict[str, Any]:
         """The event as the committed event JSON Schema describes it."""
         b = self.body

@@ -76,6 +76,9 @@ class SchoolProfile(Strict):
         description="The school's own periods; a year given here replaces the LA's.",
     )
     inset_days: tuple[dt.date, ...] = ()
+    closure_days: tuple[dt.date, ...] = Field(
+        (), description="Days the school is closed inside term (polling day, emergency closure)."
+    )
     named_dates: dict[str, tuple[dt.date, ...]] = Field(
         default_factory=dict, description="School-supplied dates by key (parents_evening, ...)."
     )

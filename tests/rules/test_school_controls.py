@@ -77,3 +77,18 @@ def test_local_event_with_end_before_start_is_refused(demo_primary):
     with pytest.raises(Exception) as caught:
         with_changes(demo_primary, local_events=[{"id": "x", "title": "X", "start": D(2026, 11, 12), "end": D(2026, 11, 1)}])
     assert "'end' is before 'start'" in str(caught.value)
+
+
+def test_a_closure_day_is_neither_a_school_day_nor_a_staff_day(demo_primary):
+    from tests.rules.helpers import evaluate_rule
+
+    rule = {"id": "t", "kind": "task", "when": {"month": "november", "day": 5}}
+    open_day, _ = evaluate_rule(rule, demo_primary, 2026, packs=[])
+    closed = with_changes(demo_primary, closure_days=[D(2026, 11, 5)])
+    from feedserver import catalog
+
+    moved, _ = evaluate_rule(rule, closed, 2026, packs=[catalog.demo_pack("la-example")])
+    same, _ = evaluate_rule(rule, demo_primary, 2026, packs=[catalog.demo_pack("la-example")])
+    assert [b.start for b in same] == [D(2026, 11, 5)]
+    assert [b.start for b in moved] == [D(2026, 11, 6)]
+    assert open_day == []  # without term dates nothing can be placed

@@ -1,0 +1,179 @@
+"""The one configuration object, built from the environment at start-up and validated there.
+
+Every problem names the variable and says what to set, so a misconfigured server stops before it
+serves anything. Nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from cryptography.fernet import Fernet
+
+from rules.errors import SencocalInputError
+
+
+class ConfigError(SencocalInputError):
+    """A setting is missing or wrong; ``variable`` names it."""
+
+    def __init__(self, variable: str, message: str) -> None:
+        self.variable = variable
+        super().__init__(f"{variable}: {message}")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Validated settings for one feed-server process.
+
+    Attributes:
+        database_url: SQLAlchemy URL; SQLite in the instance folder by default.
+        redis_url: rq's Redis; None runs jobs in-process.
+        public_base_url: what feed links are built on (https in production).
+        secret_key: signs sessions and CSRF tokens.
+        encryption_keys: Fernet keys for secrets at rest, newest first (rotate by prepending).
+        feed_cache_seconds: how long a worker keeps a feed's bytes before asking the database
+            again; with the nginx cache, the worst-case delay before a revoked token stops working.
+        max_body_bytes: the largest request body accepted.
+        production: refuse development shortcuts (plain http, generated keys).
+    """
+
+    database_url: str
+    public_base_url: str
+    secret_key: str
+    encryption_keys: tuple[str, ...]
+    redis_url: str | None = None
+    feed_cache_seconds: float = 5.0
+    max_body_bytes: int = 2_000_000
+    production: bool = False
+    extras: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str], instance_path: Path | str = "instance") -> Config:
+        """Build and validate a config from environment-style settings.
+
+        Raises:
+            ConfigError: naming the first variable that is wrong.
+        """
+        production = _flag(env, "SENCOCAL_PRODUCTION", default=False)
+        instance = Path(instance_path)
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{instance.resolve() / 'sencocal.db'}"
+        _check_database_url(database_url)
+        redis_url = env.get("REDIS_URL") or None
+        if redis_url is not None and urlsplit(redis_url).scheme not in {"redis", "rediss", "unix"}:
+            raise ConfigError("REDIS_URL", "must start redis://, rediss:// or unix://.")
+        base = env.get("PUBLIC_BASE_URL") or ("" if production else "http://127.0.0.1:8000")
+        public_base_url = _check_base_url(base, production)
+        secret_key = env.get("SECRET_KEY") or ""
+        if not secret_key:
+            if production:
+                raise ConfigError(
+                    "SECRET_KEY", "required in production; set 32+ random characters."
+                )
+            secret_key = secrets.token_urlsafe(32)
+        elif len(secret_key) < 16:
+            raise ConfigError("SECRET_KEY", "too short; use at least 16 random characters.")
+        raw_keys = (env.get("SENCOCAL_ENCRYPTION_KEYS") or "").split(",")
+        keys = tuple(k.strip() for k in raw_keys if k.strip())
+        if not keys:
+            if production:
+                raise ConfigError(
+                    "SENCOCAL_ENCRYPTION_KEYS",
+                    "required in production: one or more Fernet keys, newest first "
+                    "(make one with `sencocal admin new-encryption-key`).",
+                )
+            keys = (Fernet.generate_key().decode(),)
+        for i, key in enumerate(keys):
+            try:
+                Fernet(key.encode())
+            except ValueError:
+                raise ConfigError(
+                    "SENCOCAL_ENCRYPTION_KEYS",
+                    f"key {i + 1} is not a Fernet key (32 url-safe base64 bytes).",
+                ) from None
+        cache = _number(env, "SENCOCAL_FEED_CACHE_SECONDS", 5.0, low=0.0, high=300.0)
+        max_body = int(
+            _number(env, "SENCOCAL_MAX_BODY_BYTES", 2_000_000, low=1_000, high=50_000_000)
+        )
+        return cls(
+            database_url=database_url,
+            public_base_url=public_base_url,
+            secret_key=secret_key,
+            encryption_keys=keys,
+            redis_url=redis_url,
+            feed_cache_seconds=cache,
+            max_body_bytes=max_body,
+            production=production,
+        )
+
+    def with_changes(self, **changes: object) -> Config:
+        """A copy with some settings replaced (tests and the demo use this)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = env.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(name, f"'{value}' is not true or false.")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    value = env.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(name, f"'{value}' is not a number.") from None
+    if not low <= number <= high:
+        raise ConfigError(name, f"{value} is out of range ({low:g} to {high:g}).")
+    return number
+
+
+def _check_database_url(url: str) -> None:
+    scheme = urlsplit(url).scheme
+    if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
+        raise ConfigError(
+            "DATABASE_URL",
+            f"'{scheme}' is not supported; use sqlite:///path or postgresql+psycopg://user@host/db.",
+        )
+    if scheme == "postgresql" or scheme == "postgres":
+        raise ConfigError("DATABASE_URL", "write postgresql+psycopg://... (the psycopg 3 driver).")
+
+
+def _check_base_url(url: str, production: bool) -> str:
+    if not url:
+        raise ConfigError(
+            "PUBLIC_BASE_URL",
+            "required in production: the public https address feed links are built on.",
+        )
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError("PUBLIC_BASE_URL", f"'{url}' is not an http(s) address.")
+    if parts.query or parts.fragment:
+        raise ConfigError("PUBLIC_BASE_URL", "must not have a query or fragment.")
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        if production:
+            raise ConfigError(
+                "PUBLIC_BASE_URL",
+                "must be https: Outlook and Google Calendar only subscribe to public https feeds.",
+            )
+    return url.rstrip("/")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

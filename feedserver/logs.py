@@ -1,0 +1,68 @@
+"""Logging that never writes a feed token: for the app, werkzeug and gunicorn's access log.
+
+nginx gets the same treatment in ``deploy/nginx.conf`` (a ``map`` that rewrites the URI in its
+log format).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+FEED_PATH = re.compile(r"/feeds/[^/\s?\"']+?(\.ics)?(?=[\s?\"']|$)")
+REDACTED = "/feeds/[redacted].ics"
+
+
+def redact(text: str) -> str:
+    """Replace every feed token in ``text`` with ``[redacted]``."""
+    return FEED_PATH.sub(REDACTED, text)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts feed tokens from messages and their arguments."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record in place; never drops it."""
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if record.args:
+            if isinstance(record.args, dict):
+                record.args = {
+                    k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()
+                }
+            else:
+                record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def install(
+    logger_names: tuple[str, ...] = ("", "werkzeug", "gunicorn.access", "gunicorn.error"),
+) -> None:
+    """Attach the redacting filter to the app's loggers and their handlers."""
+    flt = RedactingFilter()
+    for name in logger_names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(flt)
+        for handler in logger.handlers:
+            if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+                handler.addFilter(flt)
+
+
+try:  # gunicorn is only present where the app is served with it
+    from gunicorn.glogging import Logger as _GunicornLogger
+
+    class GunicornLogger(_GunicornLogger):  # type: ignore[misc]
+        """gunicorn's logger with feed tokens redacted from every access-log atom."""
+
+        def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+            """The access-log fields, redacted."""
+            atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+            for key in ("r", "U", "q", "f", "{raw_uri}e"):
+                if isinstance(atoms.get(key), str):
+                    atoms[key] = redact(atoms[key])
+            return atoms
+
+except ImportError:  # pragma: no cover - gunicorn not installed
+    pass

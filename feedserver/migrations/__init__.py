@@ -1,0 +1,1 @@
+"""Alembic migrations for sencocal's database."""

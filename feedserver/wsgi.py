@@ -1,0 +1,7 @@
+"""The WSGI entry point: ``gunicorn -c deploy/gunicorn.conf.py feedserver.wsgi:app``."""
+
+from __future__ import annotations
+
+from feedserver.app import create_app
+
+app = create_app()
