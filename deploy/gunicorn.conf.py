@@ -1,0 +1,17 @@
+"""gunicorn settings for production: ``gunicorn -c deploy/gunicorn.conf.py feedserver.wsgi:app``.
+
+The access log never contains a feed token (feedserver.logs.GunicornLogger redacts it).
+"""
+
+import os
+
+bind = os.environ.get("SENCOCAL_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "sync"
+keepalive = 5
+timeout = 30
+accesslog = os.environ.get("SENCOCAL_ACCESS_LOG", "-")
+errorlog = "-"
+logger_class = "feedserver.logs.GunicornLogger"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss "%(a)s"'
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
