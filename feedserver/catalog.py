@@ -52,6 +52,11 @@ def _demo_files() -> dict[str, bytes]:
     return _yaml_files(DEMO_PACKAGE)
 
 
+def demo_file(name: str) -> bytes:
+    """The raw bytes of a bundled demo file (``la-example``, ``demo-primary``, ...)."""
+    return _demo_files()[name]
+
+
 def demo_pack_names() -> list[str]:
     """Names of the bundled demo LA packs."""
     return [name for name in _demo_files() if name.startswith("la-")]

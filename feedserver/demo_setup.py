@@ -43,8 +43,7 @@ def build_demo(
     with svc.db.session() as session:
         admin_key = auth.create_key(session, "admin", now, label="demo admin", actor="demo")
         for name in catalog.demo_pack_names():
-            data = (Path(catalog.__file__).parent / "demo" / f"{name}.yaml").read_bytes()
-            packstore.publish(session, data, f"{name}.yaml", "demo", now)
+            packstore.publish(session, catalog.demo_file(name), f"{name}.yaml", "demo", now)
         for name in catalog.demo_school_names():
             row = schools.save(session, catalog.demo_school(name), "demo", now)
             for audience in refresh.AUDIENCES:

@@ -47,9 +47,13 @@ def test_a_date_of_the_schools_own_replaces_the_rules_date_and_moves_its_prep(pa
 
 
 def test_a_date_override_reaches_rules_dated_from_it(packs, demo_primary):
-    moved = with_changes(demo_primary, date_overrides={"england-statutory:census-autumn": {2026: D(2026, 10, 8)}})
+    moved = with_changes(
+        demo_primary, date_overrides={"england-statutory:census-autumn": {2026: D(2026, 10, 8)}}
+    )
     events = rules.evaluate(packs, moved, 2026)
-    [ret] = [b for b in rule_events(events, "england-statutory:census-autumn-return") if b.prep is None]
+    [ret] = [
+        b for b in rule_events(events, "england-statutory:census-autumn-return") if b.prep is None
+    ]
     assert ret.start == D(2026, 11, 4)  # 8 Oct + 27 days
 
 
@@ -68,14 +72,23 @@ def test_one_off_local_events_appear_in_their_year_with_their_audience(packs, de
     school = with_changes(demo_primary, local_events=[local])
     events = rules.evaluate(packs, school, 2026)
     [body] = [e.body for e in events if e.body.pack == "local"]
-    assert (body.start, body.end, body.title) == (D(2026, 11, 12), D(2026, 11, 14), "Educational psychologist visit")
+    assert (body.start, body.end, body.title) == (
+        D(2026, 11, 12),
+        D(2026, 11, 14),
+        "Educational psychologist visit",
+    )
     assert "slt" in body.audience and body.why == "added by your school"
     assert not [e for e in rules.evaluate(packs, school, 2025) if e.body.pack == "local"]
 
 
 def test_local_event_with_end_before_start_is_refused(demo_primary):
     with pytest.raises(Exception) as caught:
-        with_changes(demo_primary, local_events=[{"id": "x", "title": "X", "start": D(2026, 11, 12), "end": D(2026, 11, 1)}])
+        with_changes(
+            demo_primary,
+            local_events=[
+                {"id": "x", "title": "X", "start": D(2026, 11, 12), "end": D(2026, 11, 1)}
+            ],
+        )
     assert "'end' is before 'start'" in str(caught.value)
 
 

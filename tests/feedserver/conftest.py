@@ -1,0 +1,145 @@
+"""Feed-server fixtures: an app on SQLite or on a real PostgreSQL database of this run's own.
+
+PostgreSQL: each test run creates ``sencocal_test_<random>`` on the local server (trust auth) and
+drops it at the end; tests empty the tables after themselves. Set ``TEST_POSTGRES_ADMIN_URL`` to
+use another server. Without PostgreSQL the PostgreSQL tests skip, which fails the run under CI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from feedserver import auth, catalog, create_app
+from feedserver.clock import FixedClock
+from feedserver.config import Config
+from feedserver.models import Base
+
+ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this run, dropped afterwards."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(ADMIN_URL)
+    name = f"sencocal_test_{uuid.uuid4().hex[:12]}"
+    conninfo = (
+        f"host={admin.host} port={admin.port or 5432} user={admin.username} dbname={admin.database}"
+    )
+    try:
+        conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL is not reachable at {admin.host}:{admin.port}: {exc}")
+    with conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Server:
+    """An app with a fixed clock and an admin key, ready for requests."""
+
+    app: Flask
+    client: FlaskClient
+    clock: FixedClock
+    admin_key: str
+
+    @property
+    def services(self) -> Any:
+        return self.app.extensions["sencocal"]
+
+    def headers(self, key: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key or self.admin_key}"}
+
+    def publish(self, text_: str, filename: str = "pack.yaml") -> Any:
+        return self.client.post(
+            f"/api/packs?filename={filename}",
+            data=text_,
+            headers={**self.headers(), "Content-Type": "application/yaml"},
+        )
+
+    def add_demo_school(self, name: str = "demo-primary") -> Any:
+        profile = catalog.demo_school(name).model_dump(mode="json")
+        return self.client.post("/api/schools", json=profile, headers=self.headers())
+
+    def new_feed(
+        self, school: str, audience: str, token_name: str = "default", key: str | None = None
+    ) -> str:
+        answer = self.client.post(
+            f"/api/schools/{school}/feeds",
+            json={"audience": audience, "token_name": token_name},
+            headers=self.headers(key),
+        )
+        assert answer.status_code == 201, answer.json
+        return "/" + str(answer.json["url"]).split("/", 3)[3]
+
+    def school_key(self, school: str) -> str:
+        answer = self.client.post(
+            f"/api/schools/{school}/keys", json={"label": "test"}, headers=self.headers()
+        )
+        assert answer.status_code == 201, answer.json
+        return str(answer.json["key"])
+
+
+def _server(url: str, tmp_path: Any) -> Iterator[Server]:
+    config = Config.from_mapping(
+        {"DATABASE_URL": url, "SENCOCAL_FEED_CACHE_SECONDS": "0"}, tmp_path
+    )
+    clock = FixedClock(NOW)
+    app = create_app(config, clock=clock)
+    svc = app.extensions["sencocal"]
+    svc.db.upgrade()
+    with svc.db.session() as session:
+        key = auth.create_key(session, "admin", clock.now(), label="test admin")
+    try:
+        yield Server(app, app.test_client(), clock, key)
+    finally:
+        with svc.db.engine.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(text(f'DELETE FROM "{table.name}"'))
+        svc.db.dispose()
+
+
+@pytest.fixture
+def server(tmp_path: Any) -> Iterator[Server]:
+    """The app on a fresh SQLite file."""
+    yield from _server(f"sqlite:///{tmp_path / 'test.db'}", tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_server(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Server]:
+    """The app on SQLite, then on PostgreSQL (storage tests run on both)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    yield from _server(url, tmp_path)
+
+
+@pytest.fixture
+def demo_server(server: Server) -> Server:
+    """The SQLite app with the example LA pack and both demo schools."""
+    la = catalog.demo_file("la-example").decode("utf-8")
+    assert server.publish(la, "la-example.yaml").status_code == 201
+    for name in ("demo-primary", "demo-secondary"):
+        assert server.add_demo_school(name).status_code == 201
+    return server
