@@ -1,0 +1,101 @@
+"""Storage on SQLite and on a real PostgreSQL: migrations, round trips, secrets never in clear."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select, text
+
+from feedserver import catalog
+from feedserver.models import ApiKey, Base, EventRow, Feed, FeedToken, School
+from tests.feedserver.conftest import NOW, Server
+
+
+def test_migrations_create_exactly_the_models_tables(any_server: Server):
+    engine = any_server.services.db.engine
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    tables = set(inspect(engine).get_table_names())
+    assert {t.name for t in Base.metadata.sorted_tables} <= tables
+    assert "alembic_version" in tables
+
+
+def test_upgrading_twice_is_harmless(any_server: Server):
+    any_server.services.db.upgrade()
+    any_server.services.db.upgrade()
+
+
+def test_a_school_round_trips_with_its_events_and_feeds(any_server: Server):
+    assert (
+        any_server.publish(catalog.demo_file("la-example").decode(), "la-example.yaml").status_code
+        == 201
+    )
+    assert any_server.add_demo_school().status_code == 201
+    path = any_server.new_feed("demo-primary", "senco")
+    body = any_server.client.get(path)
+    assert body.status_code == 200
+    with any_server.services.db.session() as s:
+        school = s.get(School, "demo-primary")
+        assert school is not None and school.profile["la_code"] == "999"
+        assert school.evaluated_at == NOW and school.evaluated_at.tzinfo is not None
+        count = s.scalar(select(text("count(*)")).select_from(EventRow))
+        assert count > 300
+        feed = s.scalars(select(Feed)).one()
+        assert feed.ics == body.data and feed.etag == body.headers["ETag"]
+
+
+def test_the_same_inputs_give_the_same_bytes_on_every_database(any_server: Server):
+    any_server.publish(catalog.demo_file("la-example").decode(), "la-example.yaml")
+    any_server.add_demo_school()
+    data = any_server.client.get(any_server.new_feed("demo-primary", "senco")).data
+    golden = (Path(__file__).parent / "golden" / "demo-primary-senco-2026-11-23.ics").read_bytes()
+    assert data == golden
+
+
+def test_secrets_are_stored_only_as_hashes(any_server: Server):
+    any_server.publish(catalog.demo_file("la-example").decode(), "la-example.yaml")
+    any_server.add_demo_school()
+    token = (
+        any_server.new_feed("demo-primary", "senco").removeprefix("/feeds/").removesuffix(".ics")
+    )
+    school_key = any_server.school_key("demo-primary")
+    assert len(token) >= 32  # 192 bits, url-safe
+    engine = any_server.services.db.engine
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            for row in conn.execute(table.select()):
+                flat = " ".join(str(v) for v in row)
+                assert (
+                    token not in flat
+                    and school_key not in flat
+                    and any_server.admin_key not in flat
+                ), table.name
+    with any_server.services.db.session() as s:
+        assert len(s.scalars(select(FeedToken.token_hash)).one()) == 64
+        assert {k.role for k in s.scalars(select(ApiKey))} == {"admin", "school"}
+
+
+def test_removing_a_school_removes_its_feeds_tokens_and_events(any_server: Server):
+    any_server.publish(catalog.demo_file("la-example").decode(), "la-example.yaml")
+    any_server.add_demo_school()
+    any_server.new_feed("demo-primary", "slt")
+    with any_server.services.db.session() as s:
+        s.delete(s.get(School, "demo-primary"))
+    with any_server.services.db.session() as s:
+        for model in (Feed, FeedToken, EventRow):
+            assert s.scalars(select(model)).first() is None, model.__name__
+
+
+def test_times_come_back_as_utc_whatever_the_database(any_server: Server):
+    later = dt.datetime(2027, 3, 28, 1, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    any_server.clock.at = later
+    any_server.publish(catalog.demo_file("la-example").decode(), "la-example.yaml")
+    with any_server.services.db.session() as s:
+        from feedserver.models import PackVersion
+
+        version = s.scalars(select(PackVersion)).one()
+        assert version.created_at == later and version.created_at.utcoffset() == dt.timedelta(0)
