@@ -1,0 +1,77 @@
+"""`sencocal demo` really serves the feeds it prints (a real process on a real port)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import icalendar
+from click.testing import CliRunner
+
+from feedserver.cli import main
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_demo_prints_every_feed_senco_first(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    result = CliRunner().invoke(main, ["demo", "--no-serve", "--port", "8123", "--today", "2026-11-23"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "/feeds/" in line]
+    assert len(lines) == 10
+    assert [line.split()[0] for line in lines[:2]] == ["senco", "senco"]
+    assert all("http://127.0.0.1:8123/feeds/" in line for line in lines)
+    assert "feeds for 2026/27 and 2027/28" in result.output
+
+
+def test_demo_never_touches_database_url(tmp_path, monkeypatch):
+    target = tmp_path / "production.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{target}")
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert CliRunner().invoke(main, ["demo", "--no-serve", "--port", "8124"]).exit_code == 0
+    assert not target.exists()
+
+
+def test_demo_serves_the_urls_it_prints(tmp_path):
+    port = free_port()
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    exe = Path(sys.executable).parent / "sencocal"
+    proc = subprocess.Popen([str(exe), "demo", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = None
+        deadline = time.monotonic() + 30
+        assert proc.stdout is not None
+        while url is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if line.startswith("senco "):
+                url = line.rsplit(": ", 1)[1].strip()
+        assert url is not None
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as answer:
+                    cal = icalendar.Calendar.from_ical(answer.read())
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert len(cal.walk("VEVENT")) > 300
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
