@@ -70,8 +70,13 @@ def test_demo_serves_the_urls_it_prints(tmp_path):
                     raise
                 time.sleep(0.2)
         assert len(cal.walk("VEVENT")) > 300
+        time.sleep(0.3)
     finally:
         proc.terminate()
         proc.wait(10)
+        rest = proc.stdout.read() if proc.stdout is not None else ""
         if proc.stdout is not None:
             proc.stdout.close()
+    token = url.rsplit("/", 1)[1].removesuffix(".ics")
+    request_lines = [line for line in rest.splitlines() if '"GET /feeds/' in line]
+    assert request_lines and all("/feeds/[redacted].ics" in line and token not in line for line in request_lines)
