@@ -15,3 +15,6 @@ errorlog = "-"
 logger_class = "feedserver.logs.GunicornLogger"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss "%(a)s"'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn >= 27 opens a control socket at ~/.gunicorn/gunicorn.ctl by default, so two instances on
+# one host collide; sencocal does not use it.
+control_socket_disable = True

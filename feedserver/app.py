@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from flask import Flask, Response, jsonify
+from flask.sessions import SessionInterface
 from werkzeug.exceptions import HTTPException
 
 from feedserver import logs
@@ -47,6 +48,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
         feed_cache=FeedCache(config.feed_cache_seconds),
         secretbox=SecretBox(config.encryption_keys),
     )
+    app.session_interface = NoSessions()  # nothing uses Flask sessions; skip the signing cost
     from feedserver import api, feeds
 
     app.register_blueprint(feeds.bp)
@@ -56,6 +58,17 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
     app.add_url_rule("/healthz", "healthz", lambda: {"ok": True})
     logs.install()
     return app
+
+
+class NoSessions(SessionInterface):
+    """No cookie sessions: the API uses bearer keys and feeds use their tokens."""
+
+    def open_session(self, app: Flask, request: Any) -> None:
+        """There is no session."""
+        return None
+
+    def save_session(self, app: Flask, session: Any, response: Any) -> None:
+        """Nothing to save."""
 
 
 def _http_error(exc: HTTPException) -> tuple[Response, int]:

@@ -261,6 +261,7 @@ def serve(port: int, host: str, workers: int | None) -> None:
             self.cfg.set("workers", workers or int(os.environ.get("WEB_CONCURRENCY", "2")))
             self.cfg.set("logger_class", "feedserver.logs.GunicornLogger")
             self.cfg.set("accesslog", "-")
+            self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
             return app

@@ -11,8 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from icalendar import Alarm, Calendar, Timezone, TimezoneDaylight, TimezoneStandard
-from icalendar import Event as IcsEvent
+from icalendar import Calendar, Timezone, TimezoneDaylight, TimezoneStandard
 from icalendar.prop import vDuration
 
 from rules.event import UID_DOMAIN, Event
@@ -85,54 +84,114 @@ def render(
     refresh.params["VALUE"] = "DURATION"
     cal.add("refresh-interval", refresh)
     cal.add("x-published-ttl", vDuration(meta.refresh))
-    timed = False
-    components = []
-    for event in events:
-        component = _event(event, stamp, revisions)
-        timed = timed or not event.body.all_day
-        components.append(component)
-    if timed:
+    events = list(events)
+    if any(not e.body.all_day for e in events):
         cal.add_component(london_timezone())
-    for component in components:
-        cal.add_component(component)
-    data: bytes = cal.to_ical()
+    head: bytes = cal.to_ical()
+    assert head.endswith(b"END:VCALENDAR\r\n")
+    parts = [head[: -len(b"END:VCALENDAR\r\n")]]
+    for event in events:
+        modified = revisions.modified.get(event.uid, stamp).astimezone(dt.UTC)
+        parts.append(b"BEGIN:VEVENT\r\n")
+        parts.append(fold(f"UID:{escape(ics_uid(event))}"))
+        # DTSTAMP is when this event's content last changed, so identical content gives
+        # identical bytes (and ETags) however often the feed is re-rendered.
+        parts.append(f"DTSTAMP:{modified:%Y%m%dT%H%M%SZ}\r\n".encode())
+        parts.append(f"SEQUENCE:{revisions.sequence.get(event.uid, 0)}\r\n".encode())
+        parts.append(f"LAST-MODIFIED:{modified:%Y%m%dT%H%M%SZ}\r\n".encode())
+        parts.append(_body_lines(event))
+        parts.append(b"END:VEVENT\r\n")
+    parts.append(b"END:VCALENDAR\r\n")
+    return b"".join(parts)
+
+
+_BODY_CACHE: dict[tuple[str, str], bytes] = {}
+_BODY_CACHE_MAX = 100_000
+
+
+def _body_lines(event: Event) -> bytes:
+    """The school-independent lines of a VEVENT, cached by content.
+
+    Shared by every school and audience that shows the same event.
+    """
+    body = event.body
+    key = (body.content_hash, body.pack + "/" + body.rule)
+    found = _BODY_CACHE.get(key)
+    if found is not None:
+        return found
+    lines = [fold(f"SUMMARY:{escape(body.title)}")]
+    if body.all_day:
+        lines.append(f"DTSTART;VALUE=DATE:{body.start:%Y%m%d}\r\n".encode())
+        lines.append(f"DTEND;VALUE=DATE:{body.end:%Y%m%d}\r\n".encode())
+        lines.append(b"TRANSP:TRANSPARENT\r\n")
+    else:
+        lines.append(f"DTSTART;TZID={TZID}:{body.start:%Y%m%dT%H%M%S}\r\n".encode())
+        lines.append(f"DTEND;TZID={TZID}:{body.end:%Y%m%dT%H%M%S}\r\n".encode())
+        lines.append(b"TRANSP:OPAQUE\r\n")
+    lines.append(fold(f"DESCRIPTION:{escape(describe(event))}"))
+    lines.append(fold("CATEGORIES:" + ",".join(escape(c) for c in body.categories)))
+    lines.append(
+        b"STATUS:TENTATIVE\r\n" if body.status == Status.COMPUTED else b"STATUS:CONFIRMED\r\n"
+    )
+    lines.append(b"CLASS:CONFIDENTIAL\r\n" if body.pupil_level else b"CLASS:PUBLIC\r\n")
+    if body.source is not None and body.source.url:
+        lines.append(fold(f"URL:{body.source.url}"))
+    for days in body.alarms:
+        hours = ALARM_HOUR if body.all_day else 0
+        lines.append(b"BEGIN:VALARM\r\nACTION:DISPLAY\r\n")
+        lines.append(fold(f"DESCRIPTION:{escape('Reminder: ' + body.title)}"))
+        lines.append(f"TRIGGER:{duration(dt.timedelta(days=-days, hours=hours))}\r\n".encode())
+        lines.append(b"END:VALARM\r\n")
+    data = b"".join(lines)
+    if len(_BODY_CACHE) >= _BODY_CACHE_MAX:
+        _BODY_CACHE.clear()
+    _BODY_CACHE[key] = data
     return data
 
 
-def _event(event: Event, stamp: dt.datetime, revisions: Revisions) -> IcsEvent:
-    body = event.body
-    ics = IcsEvent()
-    modified = revisions.modified.get(event.uid, stamp).astimezone(dt.UTC)
-    ics.add("uid", ics_uid(event))
-    # DTSTAMP is when this event's content last changed, so identical content gives identical
-    # bytes (and ETags) however often the feed is re-rendered.
-    ics.add("dtstamp", modified)
-    ics.add("sequence", revisions.sequence.get(event.uid, 0))
-    ics.add("last-modified", modified)
-    ics.add("summary", body.title)
-    if body.all_day:
-        ics.add("dtstart", body.start)
-        ics.add("dtend", body.end)
-        ics.add("transp", "TRANSPARENT")
-    else:
-        assert isinstance(body.start, dt.datetime) and isinstance(body.end, dt.datetime)
-        ics.add("dtstart", body.start, parameters={"TZID": TZID})
-        ics.add("dtend", body.end, parameters={"TZID": TZID})
-        ics.add("transp", "OPAQUE")
-    ics.add("description", describe(event))
-    ics.add("categories", list(body.categories))
-    ics.add("status", "TENTATIVE" if body.status == Status.COMPUTED else "CONFIRMED")
-    ics.add("class", "CONFIDENTIAL" if body.pupil_level else "PUBLIC")
-    if body.source is not None and body.source.url:
-        ics.add("url", body.source.url)
-    for days in body.alarms:
-        alarm = Alarm()
-        alarm.add("action", "DISPLAY")
-        alarm.add("description", f"Reminder: {body.title}")
-        hours = ALARM_HOUR if body.all_day else 0
-        alarm.add("trigger", dt.timedelta(days=-days, hours=hours))
-        ics.add_component(alarm)
-    return ics
+def escape(text: str) -> str:
+    """RFC 5545 TEXT escaping: backslash, semicolon, comma and newlines."""
+    return (
+        text.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+        .replace("\r", "")
+    )
+
+
+def fold(line: str) -> bytes:
+    """One content line, folded at 75 octets without splitting a UTF-8 character, with CRLF."""
+    data = line.encode("utf-8")
+    if len(data) <= 75:
+        return data + b"\r\n"
+    pieces = []
+    start, limit = 0, 75
+    while start < len(data):
+        end = min(start + limit, len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:
+            end -= 1  # never cut inside a multi-byte character
+        pieces.append(data[start:end])
+        start, limit = end, 74  # continuation lines begin with a space
+    return b"\r\n ".join(pieces) + b"\r\n"
+
+
+def duration(delta: dt.timedelta) -> str:
+    """An RFC 5545 DURATION: ``-P6DT15H``, ``PT9H``, ``P1D``."""
+    sign = "-" if delta < dt.timedelta(0) else ""
+    delta = abs(delta)
+    hours, rest = divmod(delta.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    text = f"{sign}P" + (f"{delta.days}D" if delta.days else "")
+    clock = (
+        (f"{hours}H" if hours else "")
+        + (f"{minutes}M" if minutes else "")
+        + (f"{seconds}S" if seconds else "")
+    )
+    if clock or not delta.days:
+        text += "T" + (clock or "0S")
+    return text
 
 
 def describe(event: Event) -> str:

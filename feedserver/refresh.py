@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 import rules
@@ -94,7 +94,7 @@ def refresh_school(
     years = window(today)
     fingerprint = _fingerprint(school.profile_hash, years, [fp for _, fp in packs])
     result = RefreshResult(school_id)
-    feeds_stale = any(f.ics is None or f.window_start != years[0] for f in school.feeds)
+    feeds_stale = any(f.ics_gzip is None or f.window_start != years[0] for f in school.feeds)
     if fingerprint == school.evaluated_fingerprint and not force and not feeds_stale:
         return result
     if fingerprint != school.evaluated_fingerprint or force:
@@ -105,14 +105,18 @@ def refresh_school(
             evaluation = rules.evaluate_full([p for p, _ in packs], profile, year, memo=memo)
             events.extend(evaluation.events)
             warnings.extend(f"{academic_year_label(year)}: {w}" for w in evaluation.warnings)
-        _apply(session, school, events, years, now, result)
+        revisions = _apply(session, school, events, years, now, result)
         school.evaluated_fingerprint = fingerprint
         school.evaluated_at = now
         school.warnings = {"items": warnings}
         result.warnings = warnings
         if result.changed:
             school.events_changed_at = now
-    render_feeds(session, school, years, now, result)
+        # Render from what was just evaluated (the same events the rows now hold).
+        events.sort(key=lambda e: e.body.sort_key)
+        render_feeds(session, school, years, now, result, current=(events, revisions))
+    else:
+        render_feeds(session, school, years, now, result)
     return result
 
 
@@ -128,36 +132,44 @@ def _apply(
     years: tuple[int, int],
     now: dt.datetime,
     result: RefreshResult,
-) -> None:
+) -> Revisions:
     rows = {
         r.uid: r for r in session.scalars(select(EventRow).where(EventRow.school_id == school.id))
     }
     desired = {e.uid: e for e in events}
+    new_rows = []
+    sequence: dict[str, int] = {}
+    modified: dict[str, dt.datetime] = {}
     for uid, event in desired.items():
         row = rows.get(uid)
         digest = event.body.content_hash
         if row is None:
-            session.add(
-                EventRow(
-                    school_id=school.id,
-                    uid=uid,
-                    academic_year=event.body.year,
-                    content_hash=digest,
-                    sequence=0,
-                    body=event.to_json(),
-                    active=True,
-                    first_seen=now,
-                    last_modified=now,
-                )
+            new_rows.append(
+                {
+                    "school_id": school.id,
+                    "uid": uid,
+                    "academic_year": event.body.year,
+                    "content_hash": digest,
+                    "sequence": 0,
+                    "body": event.to_json(),
+                    "active": True,
+                    "first_seen": now,
+                    "last_modified": now,
+                }
             )
+            sequence[uid], modified[uid] = 0, now
             result.created += 1
-        elif row.content_hash != digest or not row.active:
+            continue
+        if row.content_hash != digest or not row.active:
             row.sequence += 1
             row.content_hash = digest
             row.body = event.to_json()
             row.active = True
             row.last_modified = now
             result.updated += 1
+        sequence[uid], modified[uid] = row.sequence, row.last_modified
+    if new_rows:
+        session.execute(insert(EventRow), new_rows)
     for uid, row in rows.items():
         if uid in desired or not row.active:
             continue
@@ -168,6 +180,7 @@ def _apply(
         elif row.academic_year < years[0] - 1:
             session.delete(row)  # long out of every window
     session.flush()
+    return Revisions(sequence=sequence, modified=modified)
 
 
 def window_events(
@@ -195,11 +208,15 @@ def render_feeds(
     years: tuple[int, int],
     now: dt.datetime,
     result: RefreshResult | None = None,
+    current: tuple[list[rules.Event], Revisions] | None = None,
 ) -> None:
-    """Render every feed of ``school`` whose bytes would change, keeping their ETags stable."""
+    """Render every feed of ``school`` whose bytes would change, keeping their ETags stable.
+
+    ``current`` is the window's events (in order) and revisions when the caller has them.
+    """
     if not school.feeds:
         return
-    events, revisions = window_events(session, school.id, years)
+    events, revisions = current if current is not None else window_events(session, school.id, years)
     label = f"{academic_year_label(years[0])} and {academic_year_label(years[1])}"
     for feed in school.feeds:
         chosen = for_audience(events, feed.audience)
@@ -213,7 +230,6 @@ def render_feeds(
         etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
         if feed.etag == etag and feed.window_start == years[0]:
             continue
-        feed.ics = data
         feed.ics_gzip = gzip.compress(data, compresslevel=6, mtime=0)
         feed.etag = etag
         feed.window_start = years[0]

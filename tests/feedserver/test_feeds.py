@@ -76,7 +76,21 @@ def test_gzip_when_accepted_gives_the_same_bytes(demo_server: Server):
     assert zipped.headers["Content-Encoding"] == "gzip"
     assert len(zipped.data) < len(plain.data) / 3
     assert gzip.decompress(zipped.data) == plain.data
-    assert zipped.headers["ETag"] == plain.headers["ETag"]
+    # two encodings, two strong validators; either one revalidates
+    assert zipped.headers["ETag"] == plain.headers["ETag"][:-1] + '-gz"'
+    for tag in (plain.headers["ETag"], zipped.headers["ETag"], "W/" + plain.headers["ETag"]):
+        assert demo_server.client.get(path, headers={"If-None-Match": tag, "Accept-Encoding": "gzip"}).status_code == 304
+
+
+@pytest.mark.parametrize(
+    ("header", "gzipped"),
+    [("gzip", True), ("GZIP", True), ("deflate, gzip;q=0.5", True), ("gzip;q=0", False), ("gzip; q=0.0, br", False),
+     ("*", True), ("*;q=0", False), ("identity", False), ("", False), ("br;q=1, *;q=0.1", True)],
+)
+def test_accept_encoding_is_parsed_with_q_values(header, gzipped):
+    from feedserver.feeds import accepts_gzip
+
+    assert accepts_gzip(header) is gzipped
 
 
 def test_head_gives_the_headers_without_a_body(demo_server: Server):
@@ -265,3 +279,31 @@ def test_golden_feed_bytes_for_the_demo_schools(demo_server: Server, school):
     assert data == golden.read_bytes(), (
         f"regenerate with UPDATE_GOLDEN=1 if the change is intended: {golden}"
     )
+
+
+def test_rendering_from_a_fresh_evaluation_and_from_stored_rows_agree(demo_server: Server):
+    from feedserver import refresh
+    from feedserver.clock import today
+    from feedserver.models import Feed, School
+
+    path = demo_server.new_feed("demo-secondary", "governors")
+    etag = demo_server.client.get(path).headers["ETag"]
+    svc = demo_server.services
+    with svc.db.session() as s:  # stored rows -> render (forced), then fresh evaluation -> render
+        school = s.get(School, "demo-secondary")
+        refresh.render_feeds(s, school, refresh.window(today(svc.clock)), svc.clock.now())
+        result = refresh.refresh_school(s, "demo-secondary", today(svc.clock), svc.clock.now(), force=True)
+        assert result.evaluated and result.changed == 0 and result.feeds_rendered == []
+        assert s.query(Feed).filter_by(school_id="demo-secondary", audience="governors").one().etag == etag
+
+
+def test_the_worker_cache_stays_within_its_byte_budget_and_drops_expired_entries():
+    from feedserver.feeds import CachedFeed, FeedCache
+
+    cache = FeedCache(seconds=5, max_bytes=1_000_000)
+    for i in range(50):
+        cache.put(f"k{i}", CachedFeed('"e"', 0, b"x" * 60_000, "f.ics", "d"), now=float(i) * 0.01)
+    assert cache.bytes <= 1_000_000 and len(cache) == 16
+    assert cache.get("k49", now=1.0)[0] and not cache.get("k0", now=1.0)[0]  # oldest evicted
+    assert not cache.get("k49", now=100.0)[0]  # expired
+    assert cache.bytes == 15 * 60_000

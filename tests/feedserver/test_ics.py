@@ -102,3 +102,71 @@ def test_audience_feeds_carry_no_pupil_level_events(events):
     pupil = [e for e in events if e.body.pupil_level]
     for audience in ("slt", "governors", "ta", "staff"):
         assert not set(pupil) & set(for_audience(events, audience))
+
+
+def reference_event(event, stamp, revisions):
+    """The same event built with icalendar's own components: the behaviour we must match."""
+    from icalendar import Alarm
+    from icalendar import Event as IcsEvent
+
+    from feedserver.ics import ALARM_HOUR, TZID, describe
+    from rules.vocabulary import Status
+
+    body = event.body
+    ics = IcsEvent()
+    modified = revisions.modified.get(event.uid, stamp)
+    ics.add("uid", f"{event.uid}@sencocal")
+    ics.add("dtstamp", modified)
+    ics.add("sequence", revisions.sequence.get(event.uid, 0))
+    ics.add("last-modified", modified)
+    ics.add("summary", body.title)
+    if body.all_day:
+        ics.add("dtstart", body.start)
+        ics.add("dtend", body.end)
+        ics.add("transp", "TRANSPARENT")
+    else:
+        ics.add("dtstart", body.start, parameters={"TZID": TZID})
+        ics.add("dtend", body.end, parameters={"TZID": TZID})
+        ics.add("transp", "OPAQUE")
+    ics.add("description", describe(event))
+    ics.add("categories", list(body.categories))
+    ics.add("status", "TENTATIVE" if body.status == Status.COMPUTED else "CONFIRMED")
+    ics.add("class", "CONFIDENTIAL" if body.pupil_level else "PUBLIC")
+    if body.source is not None and body.source.url:
+        ics.add("url", body.source.url)
+    for days in body.alarms:
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", f"Reminder: {body.title}")
+        alarm.add("trigger", dt.timedelta(days=-days, hours=ALARM_HOUR if body.all_day else 0))
+        ics.add_component(alarm)
+    return ics
+
+
+def properties(component):
+    return sorted((name, component[name].to_ical() if hasattr(component[name], "to_ical") else str(component[name])) for name in component)
+
+
+def test_every_event_matches_an_icalendar_built_reference(builtin_packs, la_example, demo_primary, demo_secondary):
+    from rules.event import EventBody, Source
+
+    stamp = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+    events = [e for s in (demo_primary, demo_secondary) for e in rules.evaluate([*builtin_packs, la_example], s, 2026)]
+    tricky = EventBody(
+        pack="local", rule="odd", year=2026, occurrence=None, prep=None,
+        title="Café; commas, \\backslashes\\ and ü " + "long " * 30, description="line one\nline two, with; odd\\chars",
+        kind=rules.event.Kind.EVENT, start=dt.date(2026, 12, 1), end=dt.date(2026, 12, 2), all_day=True,
+        anchor=dt.date(2026, 12, 1), audience=(rules.event.Audience.SENCO,), categories=("A, B", "C;D"),
+        involves=(), pupil_level=True, statutory=False, status=rules.event.Status.COMPUTED, why="because",
+        source=Source("S", "https://example.org/a?b=c,d"), effort_hours=None, alarms=(0, 3),
+    )  # fmt: skip
+    events.append(rules.Event("demo-primary", tricky))
+    revisions = Revisions(sequence={e.uid: i % 4 for i, e in enumerate(events)}, modified={events[0].uid: stamp + dt.timedelta(days=2)})
+    ours = icalendar.Calendar.from_ical(render(events, FeedMeta(name="x"), stamp, revisions)).walk("VEVENT")
+    assert len(ours) == len(events)
+    for parsed, event in zip(ours, events, strict=True):
+        reference = icalendar.Calendar.from_ical(
+            b"BEGIN:VCALENDAR\r\n" + reference_event(event, stamp, revisions).to_ical() + b"END:VCALENDAR\r\n"
+        ).walk("VEVENT")[0]
+        assert properties(parsed) == properties(reference), event.uid
+        assert [properties(a) for a in parsed.walk("VALARM")] == [properties(a) for a in reference.walk("VALARM")]
