@@ -993,9 +993,7 @@ def scale(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
     with db.engine.connect() as conn:
         from sqlalchemy import text
 
-        feed_bytes = conn.execute(
-            text("select sum(length(ics_gzip)), count(*) from feeds")
-        ).one()
+        feed_bytes = conn.execute(text("select sum(length(ics_gzip)), count(*) from feeds")).one()
         events = conn.execute(text("select count(*) from events")).scalar_one()
         conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
     db.dispose()

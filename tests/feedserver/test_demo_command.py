@@ -27,7 +27,9 @@ def test_demo_prints_every_feed_senco_first(tmp_path, monkeypatch):
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    result = CliRunner().invoke(main, ["demo", "--no-serve", "--port", "8123", "--today", "2026-11-23"])
+    result = CliRunner().invoke(
+        main, ["demo", "--no-serve", "--port", "8123", "--today", "2026-11-23"]
+    )
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if "/feeds/" in line]
     assert len(lines) == 10
@@ -50,7 +52,13 @@ def test_demo_serves_the_urls_it_prints(tmp_path):
     port = free_port()
     env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
     exe = Path(sys.executable).parent / "sencocal"
-    proc = subprocess.Popen([str(exe), "demo", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [str(exe), "demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         url = None
         deadline = time.monotonic() + 30
@@ -79,4 +87,6 @@ def test_demo_serves_the_urls_it_prints(tmp_path):
             proc.stdout.close()
     token = url.rsplit("/", 1)[1].removesuffix(".ics")
     request_lines = [line for line in rest.splitlines() if '"GET /feeds/' in line]
-    assert request_lines and all("/feeds/[redacted].ics" in line and token not in line for line in request_lines)
+    assert request_lines and all(
+        "/feeds/[redacted].ics" in line and token not in line for line in request_lines
+    )

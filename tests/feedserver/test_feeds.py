@@ -79,13 +79,28 @@ def test_gzip_when_accepted_gives_the_same_bytes(demo_server: Server):
     # two encodings, two strong validators; either one revalidates
     assert zipped.headers["ETag"] == plain.headers["ETag"][:-1] + '-gz"'
     for tag in (plain.headers["ETag"], zipped.headers["ETag"], "W/" + plain.headers["ETag"]):
-        assert demo_server.client.get(path, headers={"If-None-Match": tag, "Accept-Encoding": "gzip"}).status_code == 304
+        assert (
+            demo_server.client.get(
+                path, headers={"If-None-Match": tag, "Accept-Encoding": "gzip"}
+            ).status_code
+            == 304
+        )
 
 
 @pytest.mark.parametrize(
     ("header", "gzipped"),
-    [("gzip", True), ("GZIP", True), ("deflate, gzip;q=0.5", True), ("gzip;q=0", False), ("gzip; q=0.0, br", False),
-     ("*", True), ("*;q=0", False), ("identity", False), ("", False), ("br;q=1, *;q=0.1", True)],
+    [
+        ("gzip", True),
+        ("GZIP", True),
+        ("deflate, gzip;q=0.5", True),
+        ("gzip;q=0", False),
+        ("gzip; q=0.0, br", False),
+        ("*", True),
+        ("*;q=0", False),
+        ("identity", False),
+        ("", False),
+        ("br;q=1, *;q=0.1", True),
+    ],
 )
 def test_accept_encoding_is_parsed_with_q_values(header, gzipped):
     from feedserver.feeds import accepts_gzip
@@ -292,9 +307,14 @@ def test_rendering_from_a_fresh_evaluation_and_from_stored_rows_agree(demo_serve
     with svc.db.session() as s:  # stored rows -> render (forced), then fresh evaluation -> render
         school = s.get(School, "demo-secondary")
         refresh.render_feeds(s, school, refresh.window(today(svc.clock)), svc.clock.now())
-        result = refresh.refresh_school(s, "demo-secondary", today(svc.clock), svc.clock.now(), force=True)
+        result = refresh.refresh_school(
+            s, "demo-secondary", today(svc.clock), svc.clock.now(), force=True
+        )
         assert result.evaluated and result.changed == 0 and result.feeds_rendered == []
-        assert s.query(Feed).filter_by(school_id="demo-secondary", audience="governors").one().etag == etag
+        assert (
+            s.query(Feed).filter_by(school_id="demo-secondary", audience="governors").one().etag
+            == etag
+        )
 
 
 def test_the_worker_cache_stays_within_its_byte_budget_and_drops_expired_entries():

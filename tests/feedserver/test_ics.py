@@ -144,14 +144,28 @@ def reference_event(event, stamp, revisions):
 
 
 def properties(component):
-    return sorted((name, component[name].to_ical() if hasattr(component[name], "to_ical") else str(component[name])) for name in component)
+    return sorted(
+        (
+            name,
+            component[name].to_ical()
+            if hasattr(component[name], "to_ical")
+            else str(component[name]),
+        )
+        for name in component
+    )
 
 
-def test_every_event_matches_an_icalendar_built_reference(builtin_packs, la_example, demo_primary, demo_secondary):
+def test_every_event_matches_an_icalendar_built_reference(
+    builtin_packs, la_example, demo_primary, demo_secondary
+):
     from rules.event import EventBody, Source
 
     stamp = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
-    events = [e for s in (demo_primary, demo_secondary) for e in rules.evaluate([*builtin_packs, la_example], s, 2026)]
+    events = [
+        e
+        for s in (demo_primary, demo_secondary)
+        for e in rules.evaluate([*builtin_packs, la_example], s, 2026)
+    ]
     tricky = EventBody(
         pack="local", rule="odd", year=2026, occurrence=None, prep=None,
         title="Café; commas, \\backslashes\\ and ü " + "long " * 30, description="line one\nline two, with; odd\\chars",
@@ -161,12 +175,21 @@ def test_every_event_matches_an_icalendar_built_reference(builtin_packs, la_exam
         source=Source("S", "https://example.org/a?b=c,d"), effort_hours=None, alarms=(0, 3),
     )  # fmt: skip
     events.append(rules.Event("demo-primary", tricky))
-    revisions = Revisions(sequence={e.uid: i % 4 for i, e in enumerate(events)}, modified={events[0].uid: stamp + dt.timedelta(days=2)})
-    ours = icalendar.Calendar.from_ical(render(events, FeedMeta(name="x"), stamp, revisions)).walk("VEVENT")
+    revisions = Revisions(
+        sequence={e.uid: i % 4 for i, e in enumerate(events)},
+        modified={events[0].uid: stamp + dt.timedelta(days=2)},
+    )
+    ours = icalendar.Calendar.from_ical(render(events, FeedMeta(name="x"), stamp, revisions)).walk(
+        "VEVENT"
+    )
     assert len(ours) == len(events)
     for parsed, event in zip(ours, events, strict=True):
         reference = icalendar.Calendar.from_ical(
-            b"BEGIN:VCALENDAR\r\n" + reference_event(event, stamp, revisions).to_ical() + b"END:VCALENDAR\r\n"
+            b"BEGIN:VCALENDAR\r\n"
+            + reference_event(event, stamp, revisions).to_ical()
+            + b"END:VCALENDAR\r\n"
         ).walk("VEVENT")[0]
         assert properties(parsed) == properties(reference), event.uid
-        assert [properties(a) for a in parsed.walk("VALARM")] == [properties(a) for a in reference.walk("VALARM")]
+        assert [properties(a) for a in parsed.walk("VALARM")] == [
+            properties(a) for a in reference.walk("VALARM")
+        ]
