@@ -45,7 +45,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
         config=config,
         db=Database(config.database_url),
         clock=clock or SystemClock(),
-        feed_cache=FeedCache(config.feed_cache_seconds),
+        feed_cache=FeedCache(config.feed_cache_seconds, config.feed_cache_bytes),
         secretbox=SecretBox(config.encryption_keys),
     )
     app.session_interface = NoSessions()  # nothing uses Flask sessions; skip the signing cost

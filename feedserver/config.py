@@ -38,6 +38,7 @@ class Config:
         encryption_keys: Fernet keys for secrets at rest, newest first (rotate by prepending).
         feed_cache_seconds: how long a worker keeps a feed's bytes before asking the database
             again; with the nginx cache, the worst-case delay before a revoked token stops working.
+        feed_cache_bytes: the most feed bytes one worker keeps (least recently used go first).
         max_body_bytes: the largest request body accepted.
         production: refuse development shortcuts (plain http, generated keys).
     """
@@ -48,6 +49,7 @@ class Config:
     encryption_keys: tuple[str, ...]
     redis_url: str | None = None
     feed_cache_seconds: float = 5.0
+    feed_cache_bytes: int = 16_000_000
     max_body_bytes: int = 2_000_000
     production: bool = False
     extras: dict[str, object] = field(default_factory=dict)
@@ -96,6 +98,7 @@ class Config:
                     f"key {i + 1} is not a Fernet key (32 url-safe base64 bytes).",
                 ) from None
         cache = _number(env, "SENCOCAL_FEED_CACHE_SECONDS", 5.0, low=0.0, high=300.0)
+        cache_mb = _number(env, "SENCOCAL_FEED_CACHE_MB", 16.0, low=0.0, high=4096.0)
         max_body = int(
             _number(env, "SENCOCAL_MAX_BODY_BYTES", 2_000_000, low=1_000, high=50_000_000)
         )
@@ -106,6 +109,7 @@ class Config:
             encryption_keys=keys,
             redis_url=redis_url,
             feed_cache_seconds=cache,
+            feed_cache_bytes=int(cache_mb * 1_000_000),
             max_body_bytes=max_body,
             production=production,
         )

@@ -60,7 +60,7 @@ class FeedCache:
     least recently used go first.
     """
 
-    def __init__(self, seconds: float, max_bytes: int = 64_000_000) -> None:
+    def __init__(self, seconds: float, max_bytes: int = 16_000_000) -> None:
         self.seconds = seconds
         self.max_bytes = max_bytes
         self.bytes = 0
