@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, Response, jsonify
-from flask.sessions import SessionInterface
+from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from feedserver import logs
@@ -48,11 +47,11 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
         feed_cache=FeedCache(config.feed_cache_seconds, config.feed_cache_bytes),
         secretbox=SecretBox(config.encryption_keys),
     )
-    app.session_interface = NoSessions()  # nothing uses Flask sessions; skip the signing cost
-    from feedserver import api, feeds
+    from feedserver import api, feeds, pages
 
     app.register_blueprint(feeds.bp)
     app.register_blueprint(api.bp)
+    pages.init_app(app, config.production)  # cookie sessions for the pages only
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
     app.add_url_rule("/healthz", "healthz", lambda: {"ok": True})
@@ -60,19 +59,23 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
     return app
 
 
-class NoSessions(SessionInterface):
-    """No cookie sessions: the API uses bearer keys and feeds use their tokens."""
+PAGE_ERRORS = {
+    400: ("Something was wrong with that request", None),
+    403: ("You cannot see this page", "Only the sencocal admin can see this page."),
+    404: ("Page not found", "Check the address, or the link you were sent."),
+    405: ("That did not work", "That action is not available here."),
+    410: ("This link has expired", None),
+    413: ("That file is too large", "Files of up to 2 MB can be uploaded."),
+}
 
-    def open_session(self, app: Flask, request: Any) -> None:
-        """There is no session."""
-        return None
 
-    def save_session(self, app: Flask, session: Any, response: Any) -> None:
-        """Nothing to save."""
-
-
-def _http_error(exc: HTTPException) -> tuple[Response, int]:
+def _http_error(exc: HTTPException) -> Any:
     status = exc.code or 500
+    if not request.path.startswith(("/api/", "/feeds/")) and status in PAGE_ERRORS:
+        title, message = PAGE_ERRORS[status]
+        return render_template(
+            "error.html", viewer=None, title=title, message=message or exc.description
+        ), status
     messages = {
         404: "Not found.",
         405: "That method is not allowed here.",

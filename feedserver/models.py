@@ -184,3 +184,32 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(60))
     school_id: Mapped[str | None] = mapped_column(String(60), default=None, index=True)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class User(Base):
+    """A person who signs in to the pages: the instance admin, or one school's admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(20))  # "admin" | "school"
+    school_id: Mapped[str | None] = mapped_column(
+        ForeignKey("schools.id", ondelete="CASCADE"), default=None, index=True
+    )
+    created_at: Mapped[dt.datetime]
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class SignInLink(Base):
+    """A personal, single-use, expiring sign-in link (stored hashed)."""
+
+    __tablename__ = "sign_in_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None] = mapped_column(default=None)

@@ -202,6 +202,11 @@ def _year(text: str) -> int | None:
     return year if 1990 <= year <= 2200 else None
 
 
+def parse_date(text: str) -> dt.date | None:
+    """A date written 2026-09-01 or 01/09/2026, or None."""
+    return _date(text.strip())
+
+
 def _date(text: str) -> dt.date | None:
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):

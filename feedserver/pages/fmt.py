@@ -1,0 +1,34 @@
+"""Small formatting helpers for templates (dates in British style, plain words)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rules.vocabulary import academic_year_label
+
+
+def day(value: dt.date | dt.datetime) -> str:
+    """``Mon 23 Nov 2026`` (with the time for a timed event)."""
+    if isinstance(value, dt.datetime):
+        return f"{value:%a} {value.day} {value:%b %Y, %H:%M}"
+    return f"{value:%a} {value.day} {value:%b %Y}"
+
+
+def long_day(value: dt.date) -> str:
+    """``Monday 23 November 2026``."""
+    return f"{value:%A} {value.day} {value:%B %Y}"
+
+
+def when(value: dt.datetime | None) -> str:
+    """A timestamp for people, or 'never'."""
+    if value is None:
+        return "never"
+    return f"{value.day} {value:%b %Y, %H:%M} UTC"
+
+
+year = academic_year_label
+
+
+def last_day(exclusive_end: dt.date) -> str:
+    """The inclusive last day of an all-day entry whose end is exclusive (like ICS DTEND)."""
+    return day(exclusive_end - dt.timedelta(days=1))

@@ -1,0 +1,167 @@
+"""A school's own pages: the coming weeks, and its feeds with their named tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from flask import abort, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
+
+import rules
+from feedserver import refresh, subscriptions
+from feedserver.clock import today
+from feedserver.models import School
+from feedserver.pages import access, bp
+from feedserver.services import services
+from rules.audiences import for_audience
+
+AUDIENCE_WORDS = {
+    "senco": "SENCO (everything)",
+    "slt": "Senior leaders",
+    "governors": "Governors",
+    "ta": "Teaching assistants",
+    "staff": "All staff",
+}
+
+
+@dataclass
+class Week:
+    """One week of the preview."""
+
+    monday: dt.date
+    events: list[rules.Event]
+
+
+def weeks_ahead(events: list[rules.Event], start: dt.date, count: int) -> list[Week]:
+    """``events`` from the week containing ``start``, grouped by week, ``count`` weeks."""
+    monday = start - dt.timedelta(days=start.weekday())
+    weeks = [Week(monday + dt.timedelta(weeks=i), []) for i in range(count)]
+    end = monday + dt.timedelta(weeks=count)
+    for event in events:
+        first = (
+            event.body.start.date()
+            if isinstance(event.body.start, dt.datetime)
+            else event.body.start
+        )
+        last = (
+            event.body.end.date()
+            if isinstance(event.body.end, dt.datetime)
+            else event.body.end - dt.timedelta(days=1)
+        )
+        if last < monday or first >= end:
+            continue
+        index = max(0, (first - monday).days // 7)
+        weeks[index].events.append(event)
+    return weeks
+
+
+@bp.get("/schools/<school_id>")
+@access.required()
+def school_home(db: Session, viewer: access.Viewer, school_id: str) -> Any:
+    """The coming weeks, with a filter by audience."""
+    school = db.get(School, school_id)
+    if school is None:
+        abort(404)
+    audience = request.args.get("audience", "senco")
+    if audience not in refresh.AUDIENCES:
+        audience = "senco"
+    try:
+        count = max(1, min(26, int(request.args.get("weeks", "6"))))
+    except ValueError:
+        count = 6
+    day = today(services().clock)
+    events, _ = refresh.window_events(db, school_id, refresh.window(day))
+    weeks = weeks_ahead(for_audience(events, audience), day, count)
+    warnings = [
+        str(w) for w in school.warnings.get("items", []) if "has no published date" not in str(w)
+    ]
+    return render_template(
+        "school.html", viewer=viewer, school=school, weeks=weeks, audience=audience, count=count,
+        audiences=AUDIENCE_WORDS, warnings=warnings, today=day,
+    )  # fmt: skip
+
+
+@bp.get("/schools/<school_id>/feeds")
+@access.required()
+def feeds_page(db: Session, viewer: access.Viewer, school_id: str) -> Any:
+    """The school's feeds and named tokens."""
+    school = db.get(School, school_id)
+    assert school is not None
+    return render_template(
+        "feeds.html", viewer=viewer, school=school, made=None, error=None, **_feed_context(school)
+    )
+
+
+def _feed_context(school: School) -> dict[str, Any]:
+    feeds = sorted(school.feeds, key=lambda f: refresh.AUDIENCES.index(f.audience))
+    return {
+        "feeds": [(f, subscriptions.active_tokens(f)) for f in feeds],
+        "audiences": AUDIENCE_WORDS,
+    }
+
+
+@bp.post("/schools/<school_id>/feeds")
+@access.required()
+def add_feed_token(db: Session, viewer: access.Viewer, school_id: str) -> Any:
+    """Create a feed (if needed) with a named token; show its subscribe page link once."""
+    school = db.get(School, school_id)
+    assert school is not None
+    audience = request.form.get("audience", "")
+    name = request.form.get("name", "")
+    svc = services()
+    now = svc.clock.now()
+    if audience not in refresh.AUDIENCES:
+        error = "Choose who the feed is for."
+        return render_template(
+            "feeds.html",
+            viewer=viewer,
+            school=school,
+            made=None,
+            error=error,
+            **_feed_context(school),
+        ), 422
+    try:
+        feed = subscriptions.ensure_feed(db, school, audience, viewer.actor, now)
+        secret = subscriptions.add_token(db, feed, name, viewer.actor, now)
+    except subscriptions.SubscriptionError as exc:
+        db.rollback()
+        school = db.get(School, school_id)
+        assert school is not None
+        return render_template(
+            "feeds.html",
+            viewer=viewer,
+            school=school,
+            made=None,
+            error=str(exc),
+            **_feed_context(school),
+        ), 422
+    refresh.refresh_school(db, school_id, today(svc.clock), now, memo=svc.memo)
+    made = {
+        "audience": AUDIENCE_WORDS[audience],
+        "name": feed.tokens[-1].name,
+        "subscribe": svc.config.public_base_url + url_for("pages.subscribe", token=secret),
+    }
+    return render_template(
+        "feeds.html", viewer=viewer, school=school, made=made, error=None, **_feed_context(school)
+    )
+
+
+@bp.post("/schools/<school_id>/feeds/<audience>/tokens/<name>/revoke")
+@access.required()
+def revoke_feed_token(
+    db: Session, viewer: access.Viewer, school_id: str, audience: str, name: str
+) -> Any:
+    """Revoke one named token: that address stops working."""
+    school = db.get(School, school_id)
+    assert school is not None
+    feed = next((f for f in school.feeds if f.audience == audience), None)
+    if feed is None:
+        abort(404)
+    try:
+        subscriptions.revoke_token(db, feed, name, viewer.actor, services().clock.now())
+    except subscriptions.SubscriptionError:
+        abort(404)
+    services().feed_cache.clear()
+    return redirect(url_for("pages.feeds_page", school_id=school_id, revoked=name))
