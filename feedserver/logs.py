@@ -1,4 +1,6 @@
-"""Logging that never writes a feed token: for the app, werkzeug and gunicorn's access log.
+"""Logging that never writes a secret from a URL (feed and subscribe tokens, sign-in links).
+
+For the app, werkzeug and gunicorn's access log.
 
 nginx gets the same treatment in ``deploy/nginx.conf`` (a ``map`` that rewrites the URI in its
 log format).
@@ -10,13 +12,17 @@ import logging
 import re
 from typing import Any
 
-FEED_PATH = re.compile(r"/feeds/[^/\s?\"']+?(\.ics)?(?=[\s?\"']|$)")
-REDACTED = "/feeds/[redacted].ics"
+SECRET_PATH = re.compile(r"/(feeds|subscribe|sign-in)/[^/\s?\"']+?(\.ics)?(?=[\s?\"'/]|$)")
+MARKERS = ("/feeds/", "/subscribe/", "/sign-in/")
+
+
+def _redacted(match: re.Match[str]) -> str:
+    return "/feeds/[redacted].ics" if match.group(1) == "feeds" else f"/{match.group(1)}/[redacted]"
 
 
 def redact(text: str) -> str:
-    """Replace every feed token in ``text`` with ``[redacted]``."""
-    return FEED_PATH.sub(REDACTED, text) if "/feeds/" in text else text
+    """Replace every secret in a path (feed and subscribe tokens, sign-in links) with [redacted]."""
+    return SECRET_PATH.sub(_redacted, text) if any(m in text for m in MARKERS) else text
 
 
 class RedactingFilter(logging.Filter):

@@ -33,6 +33,26 @@ def test_redact_removes_the_token_and_keeps_the_rest(line):
     assert TOKEN not in out and "/feeds/[redacted].ics" in out
 
 
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (f"GET /subscribe/{TOKEN} HTTP/1.1", "GET /subscribe/[redacted] HTTP/1.1"),
+        (f"POST /sign-in/{TOKEN} HTTP/1.1", "POST /sign-in/[redacted] HTTP/1.1"),
+        ("GET /sign-in?next=/admin HTTP/1.1", "GET /sign-in?next=/admin HTTP/1.1"),
+        ("POST /sign-in HTTP/1.1", "POST /sign-in HTTP/1.1"),
+    ],
+)
+def test_subscribe_pages_and_sign_in_links_are_redacted_too(line, expected):
+    assert redact(line) == expected
+
+
+def test_nginx_log_maps_cover_every_secret_path():
+    conf = (Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf").read_text()
+    for path in ("/feeds/", "/subscribe/", "/sign-in/"):
+        assert conf.count(f'"~{path}') + conf.count(f'"~*{path}') == 2, path
+    assert "$request " not in conf.split("log_format", 1)[1].split(";", 1)[0]
+
+
 def test_the_logging_filter_redacts_messages_and_arguments(caplog):
     logger = logging.getLogger("test.redaction")
     logger.addFilter(RedactingFilter())
