@@ -23,8 +23,7 @@ from feedserver.clock import today
 from feedserver.models import School
 from feedserver.services import services
 from rules.audiences import for_audience
-from rules.loading import validate_model
-from rules.profile import check_profile
+from rules.profile import profile_from_data
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -141,16 +140,16 @@ def _json_body() -> dict[str, Any]:
 
 
 def _validated_profile(data: dict[str, Any]) -> rules.SchoolProfile:
-    profile = validate_model(rules.SchoolProfile, data, "request body", what="school profile")
-    problems = [
-        rules.PackError(
-            "request body", c.message, field=".".join(str(p) for p in c.loc), value=c.value
+    return profile_from_data(data, "request body")
+
+
+def _audience(value: Any) -> str:
+    if value not in refresh.AUDIENCES:
+        choices = ", ".join(refresh.AUDIENCES)
+        raise ApiError(
+            422, "Unknown audience.", [{"field": "audience", "message": f"use one of: {choices}"}]
         )
-        for c in check_profile(profile)
-    ]
-    if problems:
-        raise rules.PackRejected(problems)
-    return profile
+    return str(value)
 
 
 def _store_and_refresh(session: Session, profile: rules.SchoolProfile, actor: str) -> School:
@@ -340,13 +339,7 @@ def create_school_key(session: Session, principal: auth.Principal, school_id: st
 )
 def create_feed(session: Session, principal: auth.Principal, school_id: str) -> Any:
     data = _json_body()
-    audience = data.get("audience")
-    if audience not in refresh.AUDIENCES:
-        raise ApiError(
-            422,
-            "Unknown audience.",
-            [{"field": "audience", "message": f"use one of: {', '.join(refresh.AUDIENCES)}"}],
-        )
+    audience = _audience(data.get("audience"))
     svc = services()
     now = svc.clock.now()
     row = session.get(School, school_id)
@@ -411,13 +404,7 @@ def revoke_token(
     "GET", "/schools/<school_id>/events", "The school's stored events in the feed window.", "school"
 )
 def stored_events(session: Session, principal: auth.Principal, school_id: str) -> Any:
-    audience = request.args.get("audience", "senco")
-    if audience not in refresh.AUDIENCES:
-        raise ApiError(
-            422,
-            "Unknown audience.",
-            [{"field": "audience", "message": f"use one of: {', '.join(refresh.AUDIENCES)}"}],
-        )
+    audience = _audience(request.args.get("audience", "senco"))
     years = refresh.window(today(services().clock))
     events, revisions = refresh.window_events(session, school_id, years)
     return {
@@ -451,13 +438,7 @@ def preview(session: Session, principal: auth.Principal, school_id: str) -> Any:
             "year is out of range.",
             [{"field": "year", "message": "use e.g. 2026 for 2026/27"}],
         )
-    audience = request.args.get("audience", "senco")
-    if audience not in refresh.AUDIENCES:
-        raise ApiError(
-            422,
-            "Unknown audience.",
-            [{"field": "audience", "message": f"use one of: {', '.join(refresh.AUDIENCES)}"}],
-        )
+    audience = _audience(request.args.get("audience", "senco"))
     row = session.get(School, school_id)
     assert row is not None
     profile = schools.profile_of(row)

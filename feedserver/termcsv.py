@@ -174,17 +174,9 @@ def merged(profile: rules.SchoolProfile, found: TermDates) -> rules.SchoolProfil
     data["closure_days"] = sorted(
         [*keep(data["closure_days"]), *(d for s in found.closures.values() for d in s)]
     )
-    from rules.loading import validate_model
-    from rules.profile import check_profile
+    from rules.profile import profile_from_data
 
-    updated = validate_model(rules.SchoolProfile, data, FILENAME, what="school profile")
-    problems = [
-        PackError(FILENAME, c.message, field=".".join(str(p) for p in c.loc), value=c.value)
-        for c in check_profile(updated)
-    ]
-    if problems:
-        raise PackRejected(problems)
-    return updated
+    return profile_from_data(data, FILENAME)
 
 
 def rules_year(day: dt.date) -> int:

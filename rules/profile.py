@@ -7,8 +7,8 @@ either way they pass through the same pydantic model and checks.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from typing import Literal
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -164,6 +164,24 @@ def check_profile(profile: SchoolProfile) -> Iterator[Check]:
     for i, local in enumerate(profile.local_events):
         if ids.index(local.id) != i:
             yield Check(("local_events", i, "id"), f"'{local.id}' is used twice.", local.id)
+
+
+def profile_from_data(data: Mapping[str, Any], source: str) -> SchoolProfile:
+    """Validate a profile given as data (a JSON body, a form's result), with whole-profile checks.
+
+    Raises:
+        PackRejected: every problem, naming ``source`` and the field.
+    """
+    from rules.loading import validate_model
+
+    profile = validate_model(SchoolProfile, data, source, what="school profile")
+    problems = [
+        PackError(source, c.message, field=".".join(str(p) for p in c.loc), value=c.value)
+        for c in check_profile(profile)
+    ]
+    if problems:
+        raise PackRejected(problems)
+    return profile
 
 
 def load_profile(data: bytes | str, filename: str) -> SchoolProfile:

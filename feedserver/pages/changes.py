@@ -126,18 +126,8 @@ def unseal(row: School, token: str) -> tuple[rules.SchoolProfile, str]:
 
 def with_changes(profile: rules.SchoolProfile, **changes: Any) -> rules.SchoolProfile:
     """``profile`` with ``changes``, validated as a whole (raises PackRejected)."""
-    from rules.loading import validate_model
-    from rules.profile import check_profile
+    from rules.profile import profile_from_data
 
     data = json.loads(profile.model_dump_json())
     data.update(changes)
-    updated = validate_model(rules.SchoolProfile, data, "your change", what="school profile")
-    problems = [
-        rules.PackError(
-            "your change", c.message, field=".".join(str(p) for p in c.loc), value=c.value
-        )
-        for c in check_profile(updated)
-    ]
-    if problems:
-        raise rules.PackRejected(problems)
-    return updated
+    return profile_from_data(data, "your change")
