@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -52,7 +52,6 @@ class Config:
     feed_cache_bytes: int = 16_000_000
     max_body_bytes: int = 2_000_000
     production: bool = False
-    extras: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str], instance_path: Path | str = "instance") -> Config:

@@ -42,11 +42,6 @@ def bank_holiday_name(day: dt.date) -> str | None:
     return _bank_holiday_names(day.year).get(day)
 
 
-def is_bank_holiday(day: dt.date) -> bool:
-    """True on an England and Wales bank holiday."""
-    return day in bank_holidays(day.year)
-
-
 def is_working_day(day: dt.date) -> bool:
     """Mon-Fri and not a bank holiday."""
     return day.weekday() < 5 and day not in bank_holidays(day.year)
@@ -104,10 +99,6 @@ class TermYear:
         """A weekday inside a period that is not a bank holiday."""
         return day in self._day_set
 
-    def in_period(self, day: dt.date) -> bool:
-        """Inside any period (weekends included)."""
-        return any(start <= day <= end for _, start, end in self.periods)
-
     def term_day_at_or_after(self, day: dt.date) -> dt.date | None:
         """The first term day on or after ``day`` in this year, or None."""
         i = bisect.bisect_left(self.days, day)
@@ -155,13 +146,6 @@ class TermYear:
         while end.weekday() >= 5 and end > start:
             end -= ONE_DAY
         return start, end
-
-    def label_of(self, day: dt.date) -> str | None:
-        """The half-term label containing ``day``, or None in a break."""
-        for label, start, end in self.periods:
-            if start <= day <= end:
-                return label
-        return None
 
 
 @lru_cache(maxsize=4096)

@@ -335,11 +335,6 @@ def _refs(rule: Rule) -> list[str]:
     return out
 
 
-def rule_refs(rule: Rule) -> list[str]:
-    """Every ``after:`` reference a rule makes, as written."""
-    return _refs(rule)
-
-
 def _local(ref: str, pack_slug: str) -> bool:
     target_pack = ref.rpartition(":")[0]
     return not target_pack or target_pack == pack_slug

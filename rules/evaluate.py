@@ -217,6 +217,8 @@ def evaluate_full(
         return combine(parts)
 
     def resolve_rule(ref: str, ref_year: int) -> Answer:
+        # Dates resolve inside one academic year: a rule is dated from another's date that year.
+        assert ref_year == year
         crule = index.get(ref)
         if crule is None:
             return ("error", "is not in this school's packs")

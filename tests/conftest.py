@@ -83,8 +83,3 @@ def load_calendar(name: str) -> rules.SchoolProfile:
     """A school profile from tests/rules/data/calendars/<name>.yaml."""
     path = DATA / "calendars" / f"{name}.yaml"
     return rules.load_profile(path.read_bytes(), path.name)
-
-
-def pack_from_text(text: str, filename: str = "test-pack.yaml") -> rules.Pack:
-    """A pack from YAML text (tests write small packs inline)."""
-    return rules.load_pack(text, filename)

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from feedserver import audit
-from feedserver.models import ApiKey, SignInLink, User
+from feedserver.models import ApiKey, School, SignInLink, User
 from feedserver.services import services
 from feedserver.tokens import digest, new_secret
 
@@ -163,7 +163,8 @@ def check_csrf() -> None:
 def required(role: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Page decorator: signed in (as admin when ``role`` is "admin"), school pages own-only.
 
-    The view receives ``db`` and ``viewer``; another school's pages answer 404, like a missing one.
+    The view receives ``db``, ``viewer`` and, on a school's pages, the ``school`` (loaded once);
+    another school's pages answer 404, exactly like a missing one.
     """
 
     def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -175,9 +176,13 @@ def required(role: str | None = None) -> Callable[[Callable[..., Any]], Callable
                     return redirect(url_for("pages.sign_in_form", next=request.path))
                 if role == "admin" and viewer.role != "admin":
                     abort(403)
-                school_id = kwargs.get("school_id")
-                if school_id is not None and not viewer.may_see(school_id):
-                    abort(404)
+                school_id = kwargs.pop("school_id", None)
+                if school_id is not None:
+                    # Another school's pages and a missing school's look the same: 404.
+                    school = db.get(School, school_id) if viewer.may_see(school_id) else None
+                    if school is None:
+                        abort(404)
+                    kwargs["school"] = school
                 if request.method == "POST":
                     check_csrf()
                 return view(db=db, viewer=viewer, **kwargs)

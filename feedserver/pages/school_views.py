@@ -59,11 +59,9 @@ def weeks_ahead(events: list[rules.Event], start: dt.date, count: int) -> list[W
 
 @bp.get("/schools/<school_id>")
 @access.required()
-def school_home(db: Session, viewer: access.Viewer, school_id: str) -> Any:
+def school_home(db: Session, viewer: access.Viewer, school: School) -> Any:
     """The coming weeks, with a filter by audience."""
-    school = db.get(School, school_id)
-    if school is None:
-        abort(404)
+    school_id = school.id
     audience = request.args.get("audience", "senco")
     if audience not in refresh.AUDIENCES:
         audience = "senco"
@@ -85,10 +83,8 @@ def school_home(db: Session, viewer: access.Viewer, school_id: str) -> Any:
 
 @bp.get("/schools/<school_id>/feeds")
 @access.required()
-def feeds_page(db: Session, viewer: access.Viewer, school_id: str) -> Any:
+def feeds_page(db: Session, viewer: access.Viewer, school: School) -> Any:
     """The school's feeds and named tokens."""
-    school = db.get(School, school_id)
-    assert school is not None
     return render_template(
         "feeds.html", viewer=viewer, school=school, made=None, error=None, **_feed_context(school)
     )
@@ -104,10 +100,9 @@ def _feed_context(school: School) -> dict[str, Any]:
 
 @bp.post("/schools/<school_id>/feeds")
 @access.required()
-def add_feed_token(db: Session, viewer: access.Viewer, school_id: str) -> Any:
+def add_feed_token(db: Session, viewer: access.Viewer, school: School) -> Any:
     """Create a feed (if needed) with a named token; show its subscribe page link once."""
-    school = db.get(School, school_id)
-    assert school is not None
+    school_id = school.id
     audience = request.form.get("audience", "")
     name = request.form.get("name", "")
     svc = services()
@@ -127,15 +122,15 @@ def add_feed_token(db: Session, viewer: access.Viewer, school_id: str) -> Any:
         secret = subscriptions.add_token(db, feed, name, viewer.actor, now)
     except subscriptions.SubscriptionError as exc:
         db.rollback()
-        school = db.get(School, school_id)
-        assert school is not None
+        reloaded = db.get(School, school_id)
+        assert reloaded is not None
         return render_template(
             "feeds.html",
             viewer=viewer,
-            school=school,
+            school=reloaded,
             made=None,
             error=str(exc),
-            **_feed_context(school),
+            **_feed_context(reloaded),
         ), 422
     refresh.refresh_school(db, school_id, today(svc.clock), now, memo=svc.memo)
     made = {
@@ -151,11 +146,10 @@ def add_feed_token(db: Session, viewer: access.Viewer, school_id: str) -> Any:
 @bp.post("/schools/<school_id>/feeds/<audience>/tokens/<name>/revoke")
 @access.required()
 def revoke_feed_token(
-    db: Session, viewer: access.Viewer, school_id: str, audience: str, name: str
+    db: Session, viewer: access.Viewer, school: School, audience: str, name: str
 ) -> Any:
     """Revoke one named token: that address stops working."""
-    school = db.get(School, school_id)
-    assert school is not None
+    school_id = school.id
     feed = next((f for f in school.feeds if f.audience == audience), None)
     if feed is None:
         abort(404)

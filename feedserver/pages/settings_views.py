@@ -57,10 +57,8 @@ def _context(db: Session, school: School) -> dict[str, Any]:
 
 @bp.get("/schools/<school_id>/settings")
 @access.required()
-def settings(db: Session, viewer: access.Viewer, school_id: str) -> Any:
+def settings(db: Session, viewer: access.Viewer, school: School) -> Any:
     """Everything a school can set."""
-    school = db.get(School, school_id)
-    assert school is not None
     return render_template(
         "settings.html",
         viewer=viewer,
@@ -257,12 +255,10 @@ def _refused(
 
 @bp.post("/schools/<school_id>/settings/<section>")
 @access.required()
-def propose(db: Session, viewer: access.Viewer, school_id: str, section: str) -> Any:
+def propose(db: Session, viewer: access.Viewer, school: School, section: str) -> Any:
     """Show what a settings change would do to the calendar (nothing is saved yet)."""
     if section not in SECTIONS:
         abort(404)
-    school = db.get(School, school_id)
-    assert school is not None
     profile = schools.profile_of(school)
     try:
         fields, summary = _proposal(section, profile, request.form)
@@ -281,10 +277,8 @@ def propose(db: Session, viewer: access.Viewer, school_id: str, section: str) ->
 
 @bp.post("/schools/<school_id>/term-dates-csv")
 @access.required()
-def propose_csv(db: Session, viewer: access.Viewer, school_id: str) -> Any:
+def propose_csv(db: Session, viewer: access.Viewer, school: School) -> Any:
     """Term dates from the CSV template: shown as a change to check before saving."""
-    school = db.get(School, school_id)
-    assert school is not None
     upload = request.files.get("csv")
     if upload is None or not upload.filename:
         return _refused(
@@ -320,10 +314,9 @@ def propose_csv(db: Session, viewer: access.Viewer, school_id: str) -> Any:
 
 @bp.post("/schools/<school_id>/settings/apply")
 @access.required()
-def apply(db: Session, viewer: access.Viewer, school_id: str) -> Any:
+def apply(db: Session, viewer: access.Viewer, school: School) -> Any:
     """Save a change the person has seen the effect of."""
-    school = db.get(School, school_id)
-    assert school is not None
+    school_id = school.id
     try:
         after, summary = changes.unseal(school, request.form.get("proposal", ""))
     except changes.StaleProposal as exc:

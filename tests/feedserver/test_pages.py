@@ -292,3 +292,13 @@ def test_admin_page_shows_missing_term_dates_and_unconfirmed_dates(demo_server: 
     row = page[page.index("No Dates Primary") :]
     assert "term dates missing for 2026/27" in row and "term dates missing for 2027/28" in row
     assert "national dates not yet confirmed" in page
+
+
+def test_a_missing_school_is_a_404_on_every_page_route(demo_server: Server):
+    sign_in(demo_server, demo_server.admin_key)
+    token = csrf(demo_server.client.get("/admin").text)
+    for method, path in page_routes(demo_server.app):
+        path = path.replace("demo-secondary", "no-such-school")
+        answer = demo_server.client.open(path, method=method, data={"csrf_token": token})
+        assert answer.status_code == 404, (method, path, answer.status_code)
+        assert "Page not found" in answer.text

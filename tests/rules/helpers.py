@@ -72,11 +72,6 @@ def is_staff_day(profile: rules.SchoolProfile, day: dt.date, la_periods: Any = N
     return any(p.start <= day <= p.end for p in periods)
 
 
-def is_school_day(profile: rules.SchoolProfile, day: dt.date, la_periods: Any = None) -> bool:
-    """An independent school-day check: a staff day that is not an INSET day."""
-    return is_staff_day(profile, day, la_periods) and day not in profile.inset_days
-
-
 def with_changes(profile: rules.SchoolProfile, **changes: Any) -> rules.SchoolProfile:
     """A copy of ``profile`` with ``changes``, validated like any profile."""
     data = profile.model_dump()
