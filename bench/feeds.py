@@ -913,8 +913,8 @@ def revocation(demo: DemoFeed, front_port: int, app_port: int, watch: float = 20
     The last time each still served the feed is the revocation delay actually seen
     (bound: 5 s app cache + 10 s nginx cache).
     """
-    from feedserver import subscriptions
-    from feedserver.db import Database
+    from feedserver.storage import subscriptions
+    from feedserver.storage.db import Database
 
     for _ in range(4):  # both workers' caches and the nginx cache hold the feed right now
         fetch(front_port, demo.path)
@@ -951,8 +951,11 @@ def revocation(demo: DemoFeed, front_port: int, app_port: int, watch: float = 20
 
 def scale(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
     import rules
-    from feedserver import catalog, packstore, refresh, schools, subscriptions
-    from feedserver.db import Database
+    from feedserver import catalog
+    from feedserver.pipeline import refresh
+    from feedserver.storage import packstore, schools, subscriptions
+    from feedserver.storage.db import Database
+    from feedserver.storage.subscriptions import AUDIENCES
 
     n = args.scale_schools
     directory = tmp / "scale"
@@ -966,7 +969,7 @@ def scale(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
     tokens: list[str] = []
     print(
         f"\nscale: {n:,} synthetic schools (the demo primary with new ids), "
-        f"{len(refresh.AUDIENCES)} feeds and a token each"
+        f"{len(AUDIENCES)} feeds and a token each"
     )
     t0 = time.perf_counter()
     with db.session() as session:
@@ -978,7 +981,7 @@ def scale(args: argparse.Namespace, tmp: Path, procs: Processes) -> None:
             for i in range(start, min(n, start + 250)):
                 data = dict(base, id=ids[i], name=f"Synthetic School {i}", urn=f"{8000000 + i}")
                 row = schools.save(session, rules.SchoolProfile.model_validate(data), "bench", now)
-                for audience in refresh.AUDIENCES:
+                for audience in AUDIENCES:
                     feed = subscriptions.ensure_feed(session, row, audience, "bench", now)
                     tokens.append(subscriptions.add_token(session, feed, "bench", "bench", now))
     t1 = time.perf_counter()

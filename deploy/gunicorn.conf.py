@@ -1,6 +1,6 @@
 """gunicorn settings for production: ``gunicorn -c deploy/gunicorn.conf.py feedserver.wsgi:app``.
 
-The access log never contains a feed token (feedserver.logs.GunicornLogger redacts it).
+The access log never contains a feed token (feedserver.web.logs.GunicornLogger redacts it).
 """
 
 import os
@@ -12,7 +12,7 @@ keepalive = 5
 timeout = 30
 accesslog = os.environ.get("SENCOCAL_ACCESS_LOG", "-")
 errorlog = "-"
-logger_class = "feedserver.logs.GunicornLogger"
+logger_class = "feedserver.web.logs.GunicornLogger"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss "%(a)s"'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # gunicorn >= 27 opens a control socket at ~/.gunicorn/gunicorn.ctl by default, so two instances on

@@ -10,7 +10,7 @@ __all__ = ["create_app"]
 def __getattr__(name: str) -> Any:
     # Lazy, so `sencocal pack check` does not import Flask and SQLAlchemy.
     if name == "create_app":
-        from feedserver.app import create_app
+        from feedserver.web.app import create_app
 
         return create_app
     raise AttributeError(name)

@@ -9,7 +9,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from rules import Pack, SchoolProfile, load_pack, load_profile
+from rules import Pack, SchoolProfile, SencocalInputError, load_pack, load_profile
 
 BUILTIN_PACKAGE = "rules.packs"
 DEMO_PACKAGE = "feedserver.demo"
@@ -85,38 +85,51 @@ def la_packs_for(la_code: str) -> list[Pack]:
     return [p for p in packs if p.publisher.kind == "la" and p.publisher.code == la_code]
 
 
+class UnknownName(SencocalInputError):
+    """A name that is neither a bundled pack or school nor a file that exists."""
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UnknownName(f"{path}: cannot read the file ({exc.strerror}).") from None
+
+
 def pack_by_name_or_path(ref: str) -> Pack:
     """A pack from a file path, or a bundled pack (built-in or demo) by name.
 
     Raises:
-        KeyError: no such file or bundled pack.
+        UnknownName: no such file or bundled pack.
         rules.PackRejected: the file is not a valid pack.
     """
     path = Path(ref)
     if path.suffix in {".yaml", ".yml"} or path.exists():
-        return load_pack(path.read_bytes(), str(path))
+        return load_pack(_read(path), str(path))
     for pack in builtin_packs():
         if pack.pack == ref:
             return pack
     if ref in demo_pack_names():
         return demo_pack(ref)
     known = [p.pack for p in builtin_packs()] + demo_pack_names()
-    raise KeyError(f"no pack called '{ref}' (bundled packs: {', '.join(known)}), and no such file")
+    raise UnknownName(
+        f"no pack called '{ref}' (bundled packs: {', '.join(known)}), and no such file"
+    )
 
 
 def school_by_name_or_path(ref: str) -> SchoolProfile:
     """A school profile from a file path, or a bundled demo school by name.
 
     Raises:
-        KeyError: no such file or demo school.
+        UnknownName: no such file or demo school.
         rules.PackRejected: the file is not a valid profile.
     """
     path = Path(ref)
     if path.suffix in {".yaml", ".yml"} or path.exists():
-        return load_profile(path.read_bytes(), str(path))
+        return load_profile(_read(path), str(path))
     if ref in demo_school_names():
         return demo_school(ref)
-    raise KeyError(
+    raise UnknownName(
         f"no school called '{ref}' (demo schools: {', '.join(demo_school_names())}), "
         "and no such file"
     )

@@ -16,10 +16,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def handles_input_errors(func: F) -> F:
-    """Print a user's input problems plainly and exit 1; never show a traceback for them."""
+    """The command line's error presenter: a plain message and exit 1, never a traceback.
+
+    Input problems say what and where (every problem of a pack, one per line); a database that
+    is down or not set up says what to do; anything else is a bug, reported in one line.
+    """
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from feedserver import errors
         from rules import PackRejected, SencocalInputError
 
         try:
@@ -28,9 +33,18 @@ def handles_input_errors(func: F) -> F:
             for problem in exc.problems:
                 click.echo(str(problem), err=True)
             sys.exit(1)
-        except (SencocalInputError, KeyError, FileNotFoundError, IsADirectoryError) as exc:
-            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-            click.echo(f"sencocal: {message}", err=True)
+        except (SencocalInputError, errors.SencocalError) as exc:
+            click.echo(f"sencocal: {exc}", err=True)
+            sys.exit(1)
+        except Exception as exc:  # noqa: BLE001 - the presenter of last resort
+            unavailable = errors.from_database(exc)
+            if unavailable is not None:
+                click.echo(f"sencocal: {unavailable}", err=True)
+            else:
+                click.echo(
+                    f"sencocal: unexpected error ({type(exc).__name__}: {exc}); please report it.",
+                    err=True,
+                )
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
@@ -145,10 +159,29 @@ def preview(
 # ------------------------------------------------------------------------ the service
 
 
-def _app(config: Any = None, clock: Any = None) -> Any:
-    from feedserver import create_app
+def _services(*, migrated: bool = True) -> Any:
+    """The services of this process, from the environment, installed for the jobs it runs.
 
-    return create_app(config, clock=clock)
+    Args:
+        migrated: check first that the database is set up (and say what to run if not).
+    """
+    import os
+
+    from feedserver import runtime
+    from feedserver.config import Config
+
+    svc = runtime.Services.from_config(Config.from_mapping(os.environ, _instance_path()))
+    runtime.install(svc)
+    if migrated:
+        svc.db.check_ready()
+    return svc
+
+
+def _instance_path() -> str:
+    """Where Flask keeps the default SQLite database (the same place for every command)."""
+    from flask import Flask
+
+    return Flask("feedserver").instance_path
 
 
 @main.group()
@@ -160,8 +193,7 @@ def db() -> None:
 @handles_input_errors
 def db_upgrade() -> None:
     """Create or upgrade the tables in DATABASE_URL (SQLite in the instance folder by default)."""
-    app = _app()
-    svc = app.extensions["sencocal"]
+    svc = _services(migrated=False)
     svc.db.upgrade()
     click.echo(f"database is up to date: {_safe_url(svc.config.database_url)}")
 
@@ -176,12 +208,11 @@ def admin() -> None:
 @handles_input_errors
 def admin_create_key(label: str) -> None:
     """Create an instance-admin API key and print it once (only its hash is stored)."""
-    from feedserver import auth
+    from feedserver.storage import apikeys
 
-    app = _app()
-    svc = app.extensions["sencocal"]
+    svc = _services()
     with svc.db.session() as session:
-        key = auth.create_key(session, "admin", svc.clock.now(), label=label)
+        key = apikeys.create_key(session, "admin", svc.clock.now(), label=label)
     click.echo(key)
     click.echo("Keep this key safe: it is shown once and cannot be recovered.", err=True)
 
@@ -198,48 +229,48 @@ def admin_new_encryption_key() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, exists=True))
 @handles_input_errors
 def pack_publish(file: str) -> None:
-    """Publish an LA or trust pack to the database; a rejected pack leaves the live one."""
-    from feedserver import packstore, refresh
-    from feedserver.clock import today
-    from feedserver.models import School
+    """Publish an LA pack; the schools it reaches are re-evaluated by jobs.
 
-    app = _app()
-    svc = app.extensions["sencocal"]
-    now = svc.clock.now()
+    A rejected pack leaves the live one as it was.
+    """
+    from feedserver.pipeline import jobs
+    from feedserver.pipeline.dispatch import enqueue
+    from feedserver.storage import packstore
+
+    svc = _services()
     with svc.db.session() as session:
-        version, new = packstore.publish(session, Path(file).read_bytes(), file, "cli", now)
-        touched = 0
+        version, new = packstore.publish(
+            session, Path(file).read_bytes(), file, "cli", svc.clock.now()
+        )
+        reached = len(packstore.reached_school_ids(session, version))
         if new:
-            for row in session.query(School).order_by(School.id):
-                if version.publisher_kind == "la" and row.la_code == version.publisher_code:
-                    refresh.refresh_school(session, row.id, today(svc.clock), now, memo=svc.memo)
-                    touched += 1
-    state = f"revision {version.revision}" if new else f"unchanged (revision {version.revision})"
-    click.echo(f"{version.slug}: {state}; {touched} school(s) re-evaluated")
+            enqueue(jobs.fan_out_pack, version.id, reason="publish")
+    if not new:
+        click.echo(f"{version.slug}: unchanged (revision {version.revision}); nothing to do")
+        return
+    done = "queued for" if svc.config.redis_url else "re-evaluated"
+    click.echo(f"{version.slug}: revision {version.revision}; {reached} school(s) {done}")
 
 
 @main.command("refresh")
-@click.option("--today", "today_", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
 @handles_input_errors
-def refresh_command(today_: dt.datetime | None) -> None:
-    """Re-evaluate every school whose inputs changed and re-render its feeds (cron-able)."""
-    from feedserver import refresh
-    from feedserver.clock import today
+def refresh_command() -> None:
+    """Re-evaluate every school whose inputs changed and re-render its feeds.
 
-    app = _app()
-    svc = app.extensions["sencocal"]
-    day = today_.date() if today_ else today(svc.clock)
-    now = svc.clock.now()
-    evaluated = changed = 0
+    With REDIS_URL this queues the work for the workers (the scheduler also runs it nightly);
+    without, it runs here.
+    """
+    from feedserver.clock import today
+    from feedserver.pipeline import jobs, refresh
+    from feedserver.pipeline.dispatch import enqueue
+
+    svc = _services()
     with svc.db.session() as session:
-        for school_id in refresh.stale_school_ids(session):
-            result = refresh.refresh_school(session, school_id, day, now, memo=svc.memo)
-            evaluated += result.evaluated
-            changed += result.changed
-    click.echo(
-        f"refreshed for {day.isoformat()}: {evaluated} school(s) re-evaluated, "
-        f"{changed} event(s) changed"
-    )
+        stale = len(refresh.stale_school_ids(session, today(svc.clock)))
+    enqueue(jobs.refresh_stale, reason="cli")
+    done = "queued for" if svc.config.redis_url else "re-evaluated"
+    click.echo(f"{stale} school(s) with changes {done} re-evaluation" if svc.config.redis_url
+               else f"{stale} school(s) with changes re-evaluated")  # fmt: skip
 
 
 @main.command()
@@ -253,13 +284,16 @@ def serve(port: int, host: str, workers: int | None) -> None:
 
     from gunicorn.app.base import BaseApplication
 
-    app = _app()  # validates the config now, before forking workers
+    from feedserver import create_app
+
+    _services()  # validates the config and the database now, before forking workers
+    app = create_app()
 
     class _Gunicorn(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers or int(os.environ.get("WEB_CONCURRENCY", "2")))
-            self.cfg.set("logger_class", "feedserver.logs.GunicornLogger")
+            self.cfg.set("logger_class", "feedserver.web.logs.GunicornLogger")
             self.cfg.set("accesslog", "-")
             self.cfg.set("control_socket_disable", True)
 
@@ -274,12 +308,15 @@ def serve(port: int, host: str, workers: int | None) -> None:
 @click.option("--today", "today_", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Pretend it is this day (the feeds' window follows it).")  # fmt: skip
 @click.option("--no-serve", is_flag=True, help="Set up and print the URLs, then exit.")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Keep the demo's SQLite database in this new file (default: a new private "
+                   "folder in the system's temporary directory).")  # fmt: skip
 @handles_input_errors
-def demo(port: int, today_: dt.datetime | None, no_serve: bool) -> None:
+def demo(port: int, today_: dt.datetime | None, no_serve: bool, db_path: Path | None) -> None:
     """Run the demo: its own SQLite file, the demo LA and two schools, every feed's URL."""
     from feedserver.demo_setup import build_demo
 
-    app, lines = build_demo(port, today_.date() if today_ else None)
+    app, lines = build_demo(port, today_.date() if today_ else None, db_path)
     for line in lines:
         click.echo(line)
     if not no_serve:

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from feedserver.app import create_app
+from feedserver.web.app import create_app
 
 app = create_app()

@@ -6,11 +6,13 @@ Nothing here does I/O, reads a clock or the environment: callers pass bytes and 
 from __future__ import annotations
 
 from rules.errors import PackConflict, PackError, PackRejected, SencocalInputError
-from rules.evaluate import Evaluation, EvalWarning, Memo, evaluate, evaluate_full
+from rules.evaluate import Evaluation, evaluate, evaluate_full
 from rules.event import Event, EventBody, EventKey
 from rules.loading import load_pack
+from rules.memo import Memo
 from rules.pack import Pack, Rule
 from rules.profile import SchoolProfile, load_profile
+from rules.warning import EvalWarning, WarningKind
 
 __all__ = [
     "EvalWarning",
@@ -26,6 +28,7 @@ __all__ = [
     "Rule",
     "SchoolProfile",
     "SencocalInputError",
+    "WarningKind",
     "evaluate",
     "evaluate_full",
     "load_pack",

@@ -1,7 +1,8 @@
 """Resolving date expressions for one school and academic year, saying how each date was found.
 
 Everything school-specific is asked through :class:`rules.reads.Reads`; a missing input raises
-:class:`Unresolved` naming what the school (or its LA) needs to supply.
+:class:`Unresolved` naming what the school (or its LA) needs to supply, as a
+:class:`~rules.warning.WarningKind` and its subject.
 """
 
 from __future__ import annotations
@@ -21,18 +22,25 @@ from rules.calendar import (
     year_bounds,
 )
 from rules.expr import DateExpr, Offset
-from rules.reads import NO_TERMS, Reads
+from rules.reads import NO_TERMS, REFUSED, Reads
 from rules.vocabulary import MONTHS, WEEKDAYS, Status, academic_year_label
+from rules.warning import Details, WarningKind
 
 
 class Unresolved(Exception):
-    """A date cannot be worked out for this school; ``need`` says what is missing."""
+    """A date cannot be worked out for this school: ``kind`` says what is missing or wrong.
 
-    def __init__(self, need: str, subject: str, message: str) -> None:
-        super().__init__(message)
-        self.need = need  # "term_dates" | "date_key" | "reference" | "date"
+    Attributes:
+        kind: the warning kind.
+        subject: what it is about (a year, a date key, a ``pack:rule`` ref; see WarningKind).
+        details: further values for the warning (ISO dates, a cause), by name.
+    """
+
+    def __init__(self, kind: WarningKind, subject: str, details: Details = ()) -> None:
+        super().__init__(kind.value, subject, details)
+        self.kind = kind
         self.subject = subject
-        self.message = message
+        self.details = details
 
 
 class NotPublished(Exception):
@@ -155,9 +163,13 @@ def _base(expr: DateExpr, scope: Scope, reads: Reads) -> Resolved:
 def _after(expr: DateExpr, scope: Scope, reads: Reads) -> Resolved:
     ref = str(expr.after)
     answer = reads.ask(("rule", ref, scope.year))
-    if not isinstance(answer, tuple) or answer[0] != "ok":
-        reason = answer[1] if isinstance(answer, tuple) else "it has no date"
-        raise Unresolved("reference", ref, f"depends on '{ref}', which {reason}")
+    if answer[0] == REFUSED:  # the rule cannot be dated from: ("refused", kind)
+        raise Unresolved(answer[1], ref)
+    if answer[0] != "ok":  # it could not be dated itself: ("error", kind, subject, details)
+        _, kind, subject, details = answer
+        if kind is not WarningKind.REFERENCE_UNRESOLVED:  # else keep the first cause found
+            details = (("cause", kind.value), ("cause_subject", subject))
+        raise Unresolved(WarningKind.REFERENCE_UNRESOLVED, ref, details)
     _, start, last, status, title = answer
     day = start if expr.at == "start" else last
     return Resolved(
@@ -178,7 +190,7 @@ def _published(expr: DateExpr, scope: Scope, reads: Reads) -> Resolved:
     if value is not None:
         first, last = (value, None) if isinstance(value, dt.date) else value
         if not isinstance(first, dt.date):  # pragma: no cover - validated at load
-            raise Unresolved("date", scope.ref, "published value is not a date")
+            raise Unresolved(WarningKind.PUBLISHED_NOT_DATE, scope.ref)
         text = f"{who} date for {academic_year_label(year)}"
         return Resolved(first, last, Status.CONFIRMED, [text])
     if expr.fallback is not None:
@@ -203,11 +215,7 @@ def school_dates(reads: Reads, key: str, year: int) -> tuple[dt.date, ...]:
     first, last = year_bounds(year)
     dates = tuple(d for d in reads.ask(("named", key)) if first <= d <= last)
     if not dates:
-        raise Unresolved(
-            "date_key",
-            key,
-            f"needs your {key_words(key)} date(s) for {academic_year_label(year)}",
-        )
+        raise Unresolved(WarningKind.DATE_KEY, key)
     return dates
 
 
@@ -238,9 +246,7 @@ def _leap(year: int) -> bool:
 def _calendar(reads: Reads, probe: tuple[object, ...], year: int) -> Any:
     answer = reads.ask(probe)
     if answer is NO_TERMS:
-        raise Unresolved(
-            "term_dates", str(year), f"needs term dates for {academic_year_label(year)}"
-        )
+        raise Unresolved(WarningKind.TERM_DATES, str(year))
     return answer
 
 

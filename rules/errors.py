@@ -87,4 +87,8 @@ class PackRejected(SencocalInputError):
 
 
 class PackConflict(SencocalInputError):
-    """Two packs given to one evaluation share a slug."""
+    """Two packs given to one evaluation share a slug (``slug``)."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"two packs are both called '{slug}'; give one another name.")
+        self.slug = slug

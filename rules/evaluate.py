@@ -1,15 +1,17 @@
 """The evaluator: packs + one school's profile + an academic year -> that school's dated events.
 
 ``evaluate`` is pure and deterministic: the same inputs give the same events in the same order,
-whatever order the packs and rules come in. Pass a :class:`Memo` to share work between many
-schools (the feed server and the benchmark do); without one, nothing outlives the call.
+whatever order the packs and rules come in. Pass a :class:`~rules.memo.Memo` to share work
+between many schools (the feed server and the benchmark do); without one, nothing outlives the
+call. :func:`evaluate_full` also returns what the school lacked, as
+:class:`~rules.warning.EvalWarning` records.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from rules.calendar import TermYear, academic_year_of, is_working_day, term_year, year_bounds
@@ -23,20 +25,20 @@ from rules.dates import (
 )
 from rules.errors import PackConflict
 from rules.event import Event, EventBody
+from rules.memo import CompiledPack, Facets, Memo
 from rules.outcome import (
     CompiledRule,
     Need,
     RuleOutcome,
     combine,
-    compile_rule,
     compute,
     compute_scope,
     display_category,
     unresolved,
 )
-from rules.pack import Pack, PeriodIn, Rule
+from rules.pack import Pack, PeriodIn
 from rules.profile import SchoolProfile
-from rules.reads import Answer, DecisionMemo, Reads, SchoolAnswers, SchoolFacts
+from rules.reads import REFUSED, Answer, Reads, SchoolAnswers, SchoolFacts
 from rules.vocabulary import (
     AUDIENCE_ORDER,
     LOCAL_PACK,
@@ -45,26 +47,9 @@ from rules.vocabulary import (
     Status,
     academic_year_label,
 )
+from rules.warning import Details, EvalWarning, WarningKind
 
 SYSTEM_PACK = "sencocal"
-
-
-@dataclass(frozen=True)
-class EvalWarning:
-    """Something a school, LA or pack author should know about one evaluation.
-
-    ``need`` is ``term_dates``, ``date_key``, ``reference``, ``date`` or ``unpublished``.
-    """
-
-    need: str
-    subject: str
-    message: str
-    refs: tuple[str, ...]
-
-    def __str__(self) -> str:
-        """Readable one-liner."""
-        who = ", ".join(self.refs[:5]) + (" ..." if len(self.refs) > 5 else "")
-        return f"{who}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -73,90 +58,6 @@ class Evaluation:
 
     events: tuple[Event, ...]
     warnings: tuple[EvalWarning, ...]
-
-
-@dataclass(eq=False)
-class _CompiledPack:
-    pack: Pack
-    rules: tuple[CompiledRule, ...]
-    periods: dict[int, tuple[tuple[str, dt.date, dt.date], ...]]
-
-
-@dataclass
-class Memo:
-    """Work shared between evaluations (compiled packs and rule outcomes); caller-owned.
-
-    Results are keyed by everything they depend on, so sharing one memo across schools and
-    years never changes what :func:`evaluate` returns, only how fast.
-    """
-
-    outcomes: DecisionMemo[RuleOutcome] = field(default_factory=DecisionMemo)
-    _packs: dict[int, _CompiledPack] = field(default_factory=dict)
-    _applicable: dict[tuple[int, Any], tuple[CompiledRule, ...]] = field(default_factory=dict)
-    _indexes: dict[tuple[int, ...], dict[str, CompiledRule]] = field(default_factory=dict)
-    _calendars: dict[tuple[TermYear | None, ...], dict[Any, Any]] = field(default_factory=dict)
-
-    def compiled(self, pack: Pack) -> _CompiledPack:
-        """The compiled form of ``pack`` (kept alive with it, so ids stay unique)."""
-        found = self._packs.get(id(pack))
-        if found is not None and found.pack is pack:
-            return found
-        if len(self._packs) > 512:
-            self._packs.clear()
-            self._applicable.clear()
-            self._indexes.clear()
-        compiled = _CompiledPack(
-            pack=pack,
-            rules=tuple(compile_rule(pack, rule) for rule in pack.rules),
-            periods={
-                year: tuple((p.label, p.start, p.end) for p in periods)
-                for year, periods in (pack.term_dates or {}).items()
-            },
-        )
-        self._packs[id(pack)] = compiled
-        return compiled
-
-    def calendar_answers(self, calendars: tuple[TermYear | None, ...]) -> dict[Any, Any]:
-        """The shared answer cache for schools whose term calendars are ``calendars``."""
-        found = self._calendars.get(calendars)
-        if found is None:
-            if len(self._calendars) > 20_000:
-                self._calendars.clear()
-            found = self._calendars[calendars] = {}
-        return found
-
-    def index(self, active: list[_CompiledPack]) -> dict[str, CompiledRule]:
-        """Every rule of ``active`` by ``pack:rule`` (for ``after:`` references)."""
-        key = tuple(id(c) for c in active)
-        found = self._indexes.get(key)
-        if found is None:
-            found = self._indexes[key] = {c.ref: c for cp in active for c in cp.rules}
-        return found
-
-    def applicable(self, compiled: _CompiledPack, facets: Any) -> tuple[CompiledRule, ...]:
-        """The rules of ``compiled`` whose ``applies_if`` holds for these school facets."""
-        key = (id(compiled), facets)
-        found = self._applicable.get(key)
-        if found is None:
-            school_type, phases, flags = facets
-            found = tuple(c for c in compiled.rules if _applies(c.rule, school_type, phases, flags))
-            self._applicable[key] = found
-        return found
-
-
-def _applies(rule: Rule, school_type: str, phases: frozenset[str], flags: frozenset[str]) -> bool:
-    cond = rule.applies_if
-    if cond is None:
-        return True
-    if cond.types is not None and school_type not in cond.types:
-        return False
-    if cond.phases is not None and not phases & set(cond.phases):
-        return False
-    if cond.flags is not None and not set(cond.flags) <= flags:
-        return False
-    if cond.any_flags is not None and not flags & set(cond.any_flags):
-        return False
-    return not (cond.not_flags is not None and flags & set(cond.not_flags))
 
 
 def evaluate(
@@ -185,7 +86,7 @@ def evaluate_full(
     year = academic_year
     active = _active(packs, profile, memo)
     facts = _facts(active, profile, year, memo)
-    index = memo.index(active)
+    by_slug = {compiled.pack.pack: compiled for compiled in active}
     resolving: set[str] = set()
     outcomes = memo.outcomes
 
@@ -196,14 +97,12 @@ def evaluate_full(
         override = overrides.get(crule.ref, {}).get(year) if overrides else None
         if override is not None:
             if key is not None or crule.rule.repeat is not None:
-                note = "has several dates a year, so a single date of your own cannot replace it"
-                return RuleOutcome(
-                    (), (Need("override", crule.ref, note, crule.ref),), ("error", note)
-                )
+                need = Need(WarningKind.OVERRIDE_SEVERAL_DATES, crule.ref, crule.ref)
+                return RuleOutcome((), (need,), (REFUSED, WarningKind.REFERENCE_SEVERAL_DATES))
             scope = Scope(year=year, ref=crule.ref, override=override)
             return compute_scope(crule, None, scope, Reads(answers))  # the school's own: not shared
         if key is None:
-            return outcomes.get((id(crule), year), answers, lambda r: compute(crule, year, r))
+            return outcomes.get((crule.key, year), answers, lambda r: compute(crule, year, r))
         # One occurrence per school date, each shared with schools that chose the same date.
         try:
             dates = school_dates(Reads(answers), key, year)
@@ -213,21 +112,22 @@ def evaluate_full(
         for i, day in enumerate(dates, start=1):
             scope = Scope(year=year, ref=crule.ref, pinned=day)
             occurrence = _Occurrence(crule, str(i), scope)
-            parts.append(outcomes.get((id(crule), year, str(i), day), answers, occurrence))
+            parts.append(outcomes.get((crule.key, year, str(i), day), answers, occurrence))
         return combine(parts)
 
     def resolve_rule(ref: str, ref_year: int) -> Answer:
         # Dates resolve inside one academic year: a rule is dated from another's date that year.
         assert ref_year == year
-        crule = index.get(ref)
+        holder = by_slug.get(ref.partition(":")[0])
+        crule = holder.by_ref.get(ref) if holder is not None else None
         if crule is None:
-            return ("error", "is not in this school's packs")
+            return (REFUSED, WarningKind.REFERENCE_MISSING)
         if ref not in applicable:
-            return ("error", "does not apply to this school")
+            return (REFUSED, WarningKind.REFERENCE_NOT_APPLICABLE)
         if crule.rule.repeat is not None or crule.date_key is not None:
-            return ("error", "has several dates a year")
+            return (REFUSED, WarningKind.REFERENCE_SEVERAL_DATES)
         if ref in resolving:
-            return ("error", "depends on itself in a circle")
+            return (REFUSED, WarningKind.REFERENCE_CIRCLE)
         resolving.add(ref)
         try:
             return outcome_for(crule).answer
@@ -235,7 +135,7 @@ def evaluate_full(
             resolving.discard(ref)
 
     answers = SchoolAnswers(facts, resolve_rule)
-    facets = (
+    facets: Facets = (
         profile.type.value,
         frozenset(p.value for p in profile.phases),
         profile.effective_flags(),
@@ -252,7 +152,7 @@ def evaluate_full(
             out = outcome_for(crule)
             bodies.extend(out.bodies)
             needs.extend(out.needs)
-    warnings = _warnings(needs)
+    warnings = _warnings(needs, year)
     bodies.extend(_setup_tasks(warnings, answers, year))
     bodies.extend(_local_events(profile, year))
     bodies.sort(key=_sort_key)
@@ -276,18 +176,18 @@ def _sort_key(body: EventBody) -> tuple[str, str]:
     return body.sort_key
 
 
-def _active(packs: Sequence[Pack], profile: SchoolProfile, memo: Memo) -> list[_CompiledPack]:
+def _active(packs: Sequence[Pack], profile: SchoolProfile, memo: Memo) -> list[CompiledPack]:
     off = set(profile.packs_off)
     seen: dict[str, Pack] = {}
     for pack in packs:
         if pack.pack in seen and seen[pack.pack] is not pack:
-            raise PackConflict(f"two packs are both called '{pack.pack}'; give one another name.")
+            raise PackConflict(pack.pack)
         seen[pack.pack] = pack
     return [memo.compiled(seen[slug]) for slug in sorted(seen) if slug not in off]
 
 
 def _facts(
-    active: Iterable[_CompiledPack], profile: SchoolProfile, year: int, memo: Memo
+    active: Iterable[CompiledPack], profile: SchoolProfile, year: int, memo: Memo
 ) -> SchoolFacts:
     la_periods: dict[int, tuple[tuple[str, dt.date, dt.date], ...]] = {}
     published: dict[str, dict[int, tuple[Any, str]]] = {}
@@ -324,15 +224,14 @@ def _as_tuples(periods: Sequence[PeriodIn]) -> tuple[tuple[str, dt.date, dt.date
     return tuple((p.label, p.start, p.end) for p in periods)
 
 
-def _warnings(needs: Iterable[Need]) -> tuple[EvalWarning, ...]:
-    grouped: dict[tuple[str, str, str], list[str]] = {}
+def _warnings(needs: Iterable[Need], year: int) -> tuple[EvalWarning, ...]:
+    """One warning per (kind, subject, details), naming every rule that had that need."""
+    grouped: dict[tuple[WarningKind, str, Details], set[str]] = {}
     for need in needs:
-        refs = grouped.setdefault((need.need, need.subject, need.message), [])
-        if need.ref not in refs:
-            refs.append(need.ref)
+        grouped.setdefault((need.kind, need.subject, need.details), set()).add(need.ref)
     return tuple(
-        EvalWarning(need, subject, message, tuple(sorted(refs)))
-        for (need, subject, message), refs in sorted(grouped.items())
+        EvalWarning(kind, year, subject, tuple(sorted(refs)), details)
+        for (kind, subject, details), refs in sorted(grouped.items())
     )
 
 
@@ -341,7 +240,7 @@ def _setup_tasks(
 ) -> list[EventBody]:
     """Tasks asking the SENCO for what the calendar lacks (term dates, school dates)."""
     out: list[EventBody] = []
-    term_years = sorted({int(w.subject) for w in warnings if w.need == "term_dates"})
+    term_years = sorted({int(w.subject) for w in warnings if w.kind is WarningKind.TERM_DATES})
     reads = Reads(answers)
     try:
         first = first_staff_day(reads, year)
@@ -370,7 +269,7 @@ def _setup_tasks(
             )
         )
     for w in warnings:
-        if w.need != "date_key":
+        if w.kind is not WarningKind.DATE_KEY:
             continue
         start = first
         rules = ", ".join(r.split(":")[1] for r in w.refs)

@@ -1,12 +1,13 @@
 """One rule's result for one school and academic year: its event bodies and what it lacked.
 
 :func:`compute` reads the school only through :class:`~rules.reads.Reads`, so its result can be
-shared by every school that answers the same questions the same way (see :mod:`rules.reads`).
+shared by every school that answers the same questions the same way (see :mod:`rules.memo`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -30,7 +31,7 @@ from rules.dates import (
 from rules.event import EventBody, Source
 from rules.expr import Offset
 from rules.pack import Pack, Prep, Rule
-from rules.reads import Answer, Reads
+from rules.reads import REFUSED, Answer, Reads
 from rules.vocabulary import (
     ACADEMIC_MONTHS,
     AUDIENCE_ORDER,
@@ -43,6 +44,7 @@ from rules.vocabulary import (
     Status,
     academic_year_label,
 )
+from rules.warning import Details, WarningKind
 
 LONDON = ZoneInfo("Europe/London")
 FIND_DATE = "find-date"
@@ -53,17 +55,25 @@ ACRONYMS = {"ehcp", "send", "sen", "slt", "ta", "cpd", "ks1", "ks2", "jcq", "la"
 
 @dataclass(frozen=True)
 class Need:
-    """Something a rule lacked: term dates for a year, a date key, a reference, a sane date."""
+    """Something rule ``ref`` lacked (term dates, a date key, a reference, a sane date...).
 
-    need: str
+    Evaluation gathers needs into :class:`~rules.warning.EvalWarning` records.
+    """
+
+    kind: WarningKind
     subject: str
-    message: str
     ref: str
+    details: Details = ()
 
 
 @dataclass(frozen=True)
 class RuleOutcome:
-    """A rule's bodies for one year, what it lacked, and its date for rules dated from it."""
+    """A rule's bodies for one year, what it lacked, and its date for rules dated from it.
+
+    ``answer`` is ``("ok", first day, last day, status, title)``, ``("refused", kind)`` when
+    the rule cannot be dated from (``kind`` a ``reference_*`` WarningKind), or
+    ``("error", kind, subject, details)`` when it could not be dated itself.
+    """
 
     bodies: tuple[EventBody, ...]
     needs: tuple[Need, ...]
@@ -72,10 +82,15 @@ class RuleOutcome:
 
 @dataclass(frozen=True, eq=False)
 class CompiledRule:
-    """A rule with everything that does not depend on the school worked out once."""
+    """A rule with everything that does not depend on the school worked out once.
+
+    ``key`` is a digest of the pack slug and the rule as written: equal keys mean equal
+    compiled rules, so results shared between evaluations are keyed by it (never by ``id``).
+    """
 
     pack: str
     rule: Rule
+    key: str
     ref: str
     source: Source | None
     audience: tuple[Audience, ...]
@@ -86,6 +101,9 @@ class CompiledRule:
 
 def compile_rule(pack: Pack, rule: Rule) -> CompiledRule:
     """Prepare ``rule`` of ``pack`` for evaluation (local ``after:`` refs made absolute)."""
+    # Everything below derives from the slug and the rule alone, so they make the key.
+    written = f"{pack.pack}\n{rule.model_dump_json()}".encode()
+    key = hashlib.sha256(written).hexdigest()
     if rule.when is not None:
         rule = rule.model_copy(update={"when": _absolute(rule.when, pack.pack)})
     source = None
@@ -109,6 +127,7 @@ def compile_rule(pack: Pack, rule: Rule) -> CompiledRule:
     return CompiledRule(
         pack=pack.pack,
         rule=rule,
+        key=key,
         date_key=date_key,
         ref=f"{pack.pack}:{rule.id}",
         source=source,
@@ -147,7 +166,7 @@ def compute(crule: CompiledRule, year: int, reads: Reads) -> RuleOutcome:
     """Evaluate ``crule`` for one school (through ``reads``) and academic year."""
     if crule.rule.for_each is not None:
         # Per-pupil rules need the EHCP roster, which this version does not read yet.
-        return RuleOutcome((), (), ("error", "is a per-pupil rule"))
+        return RuleOutcome((), (), (REFUSED, WarningKind.REFERENCE_PER_PUPIL))
     try:
         scopes = list(_scopes(crule, year, reads))
     except Unresolved as exc:
@@ -157,8 +176,8 @@ def compute(crule: CompiledRule, year: int, reads: Reads) -> RuleOutcome:
 
 def unresolved(crule: CompiledRule, exc: Unresolved) -> RuleOutcome:
     """The outcome of a rule that could not be placed at all."""
-    need = Need(exc.need, exc.subject, exc.message, crule.ref)
-    return RuleOutcome((), (need,), ("error", exc.message))
+    need = Need(exc.kind, exc.subject, crule.ref, exc.details)
+    return RuleOutcome((), (need,), ("error", exc.kind, exc.subject, exc.details))
 
 
 def combine(parts: list[RuleOutcome]) -> RuleOutcome:
@@ -167,28 +186,27 @@ def combine(parts: list[RuleOutcome]) -> RuleOutcome:
         return parts[0]
     bodies = tuple(b for part in parts for b in part.bodies)
     needs = tuple(n for part in parts for n in part.needs)
-    return RuleOutcome(bodies, needs, ("error", "has several dates a year"))
+    return RuleOutcome(bodies, needs, (REFUSED, WarningKind.REFERENCE_SEVERAL_DATES))
 
 
 def compute_scope(
     crule: CompiledRule, label: str | None, scope: Scope, reads: Reads
 ) -> RuleOutcome:
     """One occurrence of ``crule`` (label and scope from the repeat or the school's dates)."""
-    year = scope.year
     try:
         made = tuple(_occurrence(crule, label, scope, reads))
     except Unresolved as exc:
         return unresolved(crule, exc)
     except NotPublished as exc:
-        note = f"has no published date for {academic_year_label(year)} yet"
-        needs = [Need("unpublished", crule.ref, note, crule.ref)]
+        needs = [Need(WarningKind.UNPUBLISHED, crule.ref, crule.ref)]
         bodies: tuple[EventBody, ...] = ()
         try:
             bodies = (_find_date_task(crule, label, scope, exc.estimate, reads),)
         except Unresolved as inner:
-            needs.insert(0, Need(inner.need, inner.subject, inner.message, crule.ref))
-        return RuleOutcome(bodies, tuple(needs), ("error", note))
-    answer: Answer = ("error", "has no date this year")
+            needs.insert(0, Need(inner.kind, inner.subject, crule.ref, inner.details))
+        failed = ("error", WarningKind.UNPUBLISHED, crule.ref, ())
+        return RuleOutcome(bodies, tuple(needs), failed)
+    answer: Answer = (REFUSED, WarningKind.REFERENCE_NO_DATE)
     if crule.rule.repeat is None and label is None and made:
         main = made[0]
         last = main.end - dt.timedelta(days=1) if main.all_day else main.start
@@ -289,12 +307,8 @@ def _occurrence(
         how = rule.when.adjust or _default_adjust(rule.kind, prep=False)
     start = adjust(got.day, how, reads, got.why)
     if academic_year_of(start) != year:
-        raise Unresolved(
-            "date",
-            crule.ref,
-            f"works out as {fmt(start)}, outside {academic_year_label(year)}; the pack needs "
-            "correcting",
-        )
+        details = (("date", start.isoformat()),)
+        raise Unresolved(WarningKind.DATE_OUTSIDE_YEAR, crule.ref, details)
     if rule.repeat is not None and rule.repeat.every in ("half_term", "term", "month"):
         if not rule.repeat.through_holidays and rule.kind in (Kind.WINDOW, Kind.EVENT):
             if not is_school_day(reads, start):
@@ -356,9 +370,8 @@ def _end(crule: CompiledRule, start: dt.date, got: Resolved, scope: Scope, reads
         assert span.until is not None
         last = resolve(span.until, scope, reads).day
         if last < start:
-            raise Unresolved(
-                "date", crule.ref, f"ends ({fmt(last)}) before it starts ({fmt(start)})"
-            )
+            details = (("end", last.isoformat()), ("start", start.isoformat()))
+            raise Unresolved(WarningKind.END_BEFORE_START, crule.ref, details)
     return last + dt.timedelta(days=1)
 
 
@@ -387,7 +400,7 @@ def _prep(
     try:
         day = adjust(day, "previous_staff_day", reads, why)
     except Unresolved as exc:
-        if exc.need != "term_dates" or int(exc.subject) >= year:
+        if exc.kind is not WarningKind.TERM_DATES or int(exc.subject) >= year:
             raise
         # A lead task reaching back into a past year whose term dates nobody gave: a working
         # day is the honest best; asking for last year's term dates would only be noise.

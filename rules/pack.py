@@ -57,6 +57,18 @@ class Condition(Strict):
                 raise ValueError(f"unknown flag '{flag}'; known flags: {', '.join(FLAGS)}")
         return value
 
+    def holds(self, school_type: str, phases: frozenset[str], flags: frozenset[str]) -> bool:
+        """Whether a school of this type, with these phases and flags set, meets every part."""
+        if self.types is not None and school_type not in self.types:
+            return False
+        if self.phases is not None and not phases & set(self.phases):
+            return False
+        if self.flags is not None and not set(self.flags) <= flags:
+            return False
+        if self.any_flags is not None and not flags & set(self.any_flags):
+            return False
+        return not (self.not_flags is not None and flags & set(self.not_flags))
+
 
 class Lead(Strict):
     """How far before its rule's date a prep task falls (positive numbers = earlier)."""

@@ -3,14 +3,9 @@
 Resolving a rule never touches the school profile directly. It *asks* a :class:`Reads` object
 small questions ("probes"): the term periods for a year, which INSET days fall between two
 dates, the dates under a key, the financial-year month, a published date, another rule's date.
-Each question and its answer is written to a trace.
-
-:class:`Memo` keeps, per (rule, academic year), a decision tree of those traces: the first
-question is always the same, its answer picks a branch, and so on down to the result. Another
-school that gives the same answers to the same questions gets the same result without
-recomputing it; a school that answers differently grows a new branch. This is exact (a result is
-reused only when everything it depended on is equal) and keeps ``rules`` pure: the memo is an
-explicit object the caller owns, holding nothing but values derived from its inputs.
+Each question and its answer is written to a trace, which :class:`rules.memo.DecisionMemo`
+uses to share a result with every school that answers the same questions the same way.
+:class:`SchoolFacts` holds one school's answers and :class:`SchoolAnswers` gives them.
 """
 
 from __future__ import annotations
@@ -19,13 +14,12 @@ import bisect
 import datetime as dt
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, cast
 
 from rules.calendar import TermYear
 
 Probe = tuple[Hashable, ...]
 Answer = Hashable
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -123,6 +117,10 @@ class Reads:
 
 CALENDAR_PROBES = frozenset({"half", "break", "term", "term_day", "seek", "run", "month_term"})
 NO_TERMS = "no-term-dates"  # the answer to a calendar probe in a year without term dates
+# A ("rule", ref, year) probe is answered ("ok", first, last, status, title); (REFUSED, kind)
+# when that rule cannot be dated from at all (kind: a reference_* WarningKind); or
+# ("error", kind, subject, details) when it could not be dated itself.
+REFUSED = "refused"
 
 
 def _calendar_answer(facts: SchoolFacts, probe: Probe) -> Any:
@@ -158,68 +156,3 @@ def _calendar_answer(facts: SchoolFacts, probe: Probe) -> Any:
             else terms.term_day_at_or_before(subject)
         )
     return terms.run(subject, cast(int, rest[0]), step)  # "run": (kind, day, count, step)
-
-
-class _Branch:
-    __slots__ = ("probe", "children")
-
-    def __init__(self, probe: Probe) -> None:
-        self.probe = probe
-        self.children: dict[Answer, Any] = {}
-
-
-class DecisionMemo(Generic[T]):
-    """Results keyed by a root key and then by the answers to the probes they asked."""
-
-    def __init__(self, max_roots: int = 200_000) -> None:
-        self._roots: dict[Hashable, Any] = {}
-        self.max_roots = max_roots
-        self.hits = 0
-        self.misses = 0
-
-    def lookup(self, root: Hashable, answers: Callable[[Probe], Any]) -> T | None:
-        """Walk the tree for ``root`` answering its probes with ``answers``; None when unseen."""
-        node = self._roots.get(root, _MISSING)
-        while type(node) is _Branch:
-            node = node.children.get(answers(node.probe), _MISSING)
-        if node is _MISSING:
-            self.misses += 1
-            return None
-        self.hits += 1
-        result: T = node
-        return result
-
-    def get(
-        self, root: Hashable, answers: Callable[[Probe], Any], compute: Callable[[Reads], T]
-    ) -> T:
-        """The result for ``root``: shared when another school answered alike, else computed."""
-        found = self.lookup(root, answers)
-        if found is None:
-            reads = Reads(answers)
-            found = compute(reads)
-            self.store(root, reads.trace, found)
-        return found
-
-    def store(self, root: Hashable, trace: list[tuple[Probe, Answer]], result: T) -> None:
-        """Record ``result`` under the path ``trace`` took from ``root``."""
-        if len(self._roots) >= self.max_roots:
-            self._roots.clear()
-        if not trace:
-            self._roots[root] = result
-            return
-        node = self._roots.get(root)
-        if node is None:
-            node = self._roots[root] = _Branch(trace[0][0])
-        for i, (probe, answer) in enumerate(trace):
-            if not isinstance(node, _Branch) or node.probe != probe:
-                return  # not the path a deterministic resolver takes; keep the tree sound
-            if i == len(trace) - 1:
-                node.children[answer] = result
-                return
-            child = node.children.get(answer)
-            if child is None:
-                child = node.children[answer] = _Branch(trace[i + 1][0])
-            node = child
-
-
-_MISSING: Any = object()

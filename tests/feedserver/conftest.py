@@ -1,8 +1,10 @@
-"""Feed-server fixtures: an app on SQLite or on a real PostgreSQL database of this run's own.
+"""Feed-server fixtures: an app on SQLite or PostgreSQL, with jobs in-process or on Redis.
 
 PostgreSQL: each test run creates ``sencocal_test_<random>`` on the local server (trust auth) and
 drops it at the end; tests empty the tables after themselves. Set ``TEST_POSTGRES_ADMIN_URL`` to
-use another server. Without PostgreSQL the PostgreSQL tests skip, which fails the run under CI.
+use another server. Redis: each run claims a database index of its own on the local server (set
+``TEST_REDIS_URL`` for another), flushes it around every test and at the end. Without PostgreSQL
+or Redis their tests skip, which fails the run under CI.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from feedserver import auth, catalog, create_app
+from feedserver import catalog, create_app
 from feedserver.clock import FixedClock
 from feedserver.config import Config
-from feedserver.models import Base
+from feedserver.storage import apikeys
+from feedserver.storage.models import Base
 
 ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -52,6 +55,51 @@ def postgres_url() -> Iterator[str]:
     finally:
         with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+CLAIM = "sencocal-test-run"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis database index this run has to itself, flushed at the end."""
+    import redis
+
+    run = uuid.uuid4().hex
+    for index in range(1, 16):
+        client = redis.Redis.from_url(f"{REDIS_URL}/{index}", socket_connect_timeout=3)
+        try:
+            claimed = client.set(CLAIM, run, nx=True, ex=6 * 3600)
+        except redis.ConnectionError as exc:
+            pytest.skip(f"Redis is not reachable at {REDIS_URL}: {exc}")
+        if claimed:
+            break
+        client.close()
+    else:
+        pytest.fail("every Redis database index 1-15 is claimed by another test run")
+    try:
+        yield f"{REDIS_URL}/{index}"
+    finally:
+        client.flushdb()
+        client.close()
+
+
+@pytest.fixture
+def redis_db(redis_url: str) -> Iterator[Any]:
+    """A Redis client on this run's database, flushed before and after the test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    run = client.get(CLAIM)
+    client.flushdb()
+    client.set(CLAIM, run or b"", ex=6 * 3600)
+    try:
+        yield client
+    finally:
+        client.flushdb()
+        client.set(CLAIM, run or b"", ex=6 * 3600)
+        client.close()
 
 
 @dataclass
@@ -100,23 +148,24 @@ class Server:
         return str(answer.json["key"])
 
 
-def _server(url: str, tmp_path: Any) -> Iterator[Server]:
-    config = Config.from_mapping(
-        {"DATABASE_URL": url, "SENCOCAL_FEED_CACHE_SECONDS": "0"}, tmp_path
-    )
+def _server(url: str, tmp_path: Any, redis_url: str | None = None) -> Iterator[Server]:
+    settings = {"DATABASE_URL": url, "SENCOCAL_FEED_CACHE_SECONDS": "0"}
+    if redis_url:
+        settings["REDIS_URL"] = redis_url
+    config = Config.from_mapping(settings, tmp_path)
     clock = FixedClock(NOW)
     app = create_app(config, clock=clock)
     svc = app.extensions["sencocal"]
     svc.db.upgrade()
     with svc.db.session() as session:
-        key = auth.create_key(session, "admin", clock.now(), label="test admin")
+        key = apikeys.create_key(session, "admin", clock.now(), label="test admin")
     try:
         yield Server(app, app.test_client(), clock, key)
     finally:
         with svc.db.engine.begin() as conn:
             for table in reversed(Base.metadata.sorted_tables):
                 conn.execute(text(f'DELETE FROM "{table.name}"'))
-        svc.db.dispose()
+        svc.close()
 
 
 @pytest.fixture

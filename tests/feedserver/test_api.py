@@ -13,8 +13,16 @@ from openapi_spec_validator import validate
 from sqlalchemy import func, select
 
 from feedserver import catalog
-from feedserver.api import ENDPOINTS
-from feedserver.models import ApiKey, AuditEntry, EventRow, Feed, FeedToken, PackVersion, School
+from feedserver.storage.models import (
+    ApiKey,
+    AuditEntry,
+    EventRow,
+    Feed,
+    FeedToken,
+    PackVersion,
+    School,
+)
+from feedserver.web.api import ENDPOINTS
 from tests.feedserver.conftest import Server
 
 
@@ -112,7 +120,11 @@ def test_creating_a_school_evaluates_it_and_reports_its_status(server: Server):
     answer = server.add_demo_school()
     assert answer.status_code == 201
     assert answer.json["status"]["evaluated_at"] == server.clock.now().isoformat()
-    assert all("has no published date" in w for w in answer.json["status"]["warnings"])
+    assert answer.json["status"]["up_to_date"] is True
+    warnings = answer.json["status"]["warnings"]
+    assert warnings and all(w["kind"] == "unpublished" for w in warnings)
+    assert all("is not published yet" in w["message"] for w in warnings)
+    assert all(ref not in w["message"] for w in warnings for ref in w["refs"])  # titles, not ids
     events = server.client.get("/api/schools/demo-primary/events", headers=server.headers()).json
     assert events["window"] == [2026, 2027] and len(events["events"]) > 300
     assert server.add_demo_school().status_code == 409
@@ -131,8 +143,11 @@ def test_patching_a_profile_changes_the_calendar(demo_server: Server):
     after = demo_server.client.get(
         "/api/schools/demo-primary/events", headers=demo_server.headers()
     ).json["events"]
+    today = demo_server.clock.now().date().isoformat()
+    past = {e["uid"] for e in before if e["rule"] == "slt-send-meeting" and e["end"] <= today}
+    assert past  # the autumn 1 meeting has happened: turning the rule off leaves it there
     assert {e["uid"] for e in after} == {
-        e["uid"] for e in before if e["rule"] != "slt-send-meeting"
+        e["uid"] for e in before if e["rule"] != "slt-send-meeting" or e["uid"] in past
     }
 
 
@@ -144,7 +159,9 @@ def test_missing_term_dates_show_up_as_warnings_and_setup_tasks(server: Server):
         == 201
     )
     school = server.client.get("/api/schools/no-dates", headers=server.headers()).json
-    assert any("needs term dates for 2026/27" in w for w in school["status"]["warnings"])
+    missing = [w for w in school["status"]["warnings"] if w["kind"] == "term_dates"]
+    assert {(w["year"], w["subject"]) for w in missing} >= {(2026, "2026")}
+    assert any("Add your term dates for 2026/27" in w["message"] for w in missing)
     events = server.client.get("/api/schools/no-dates/events", headers=server.headers()).json[
         "events"
     ]
@@ -162,7 +179,7 @@ def test_preview_evaluates_a_year_without_saving(demo_server: Server):
     assert senco.status_code == slt.status_code == 200
     assert senco.json["year"] == 2028
     assert "Add your term dates for 2028/29" in {e["title"] for e in senco.json["events"]}
-    assert any("needs term dates for 2028/29" in w for w in senco.json["warnings"])
+    assert any(w["kind"] == "term_dates" and w["subject"] == "2028" for w in senco.json["warnings"])
     assert slt.json["events"] and all("slt" in e["audience"] for e in slt.json["events"])
     assert snapshot(demo_server) == before
 

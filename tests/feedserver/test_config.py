@@ -67,7 +67,7 @@ def test_create_app_reads_the_environment_and_refuses_bad_values(monkeypatch, tm
 
 
 def test_the_secret_box_encrypts_with_the_newest_key_and_rotates(tmp_path):
-    from feedserver.secretbox import SecretBox, SecretUnreadable
+    from feedserver.storage.secretbox import SecretBox, SecretUnreadable
 
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     sealed = SecretBox((old,)).seal("refresh-token-123")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from feedserver.logs import RedactingFilter, redact
+from feedserver.web.logs import RedactingFilter, redact
 
 TOKEN = "Zq3xV9aLw0PbNcE2uYtR7sKdGh4mFj8X"
 
@@ -73,7 +73,7 @@ def test_gunicorn_access_log_never_shows_a_token(tmp_path):
     from feedserver.demo_setup import build_demo
 
     port = free_port()
-    _app, lines = build_demo(port, None, directory=tmp_path)
+    _app, lines = build_demo(port, None, tmp_path / "demo.db")
     url = next(line.split(": ", 1)[1] for line in lines if line.startswith("senco "))
     token = url.rsplit("/", 1)[1].removesuffix(".ics")
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}", "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",

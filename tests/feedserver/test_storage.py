@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 
 from feedserver import catalog
-from feedserver.models import ApiKey, Base, EventRow, Feed, FeedToken, School
+from feedserver.storage.models import ApiKey, Base, EventRow, Feed, FeedToken, School
 from tests.feedserver.conftest import NOW, Server
 
 
@@ -96,7 +96,7 @@ def test_times_come_back_as_utc_whatever_the_database(any_server: Server):
     any_server.clock.at = later
     any_server.publish(catalog.demo_file("la-example").decode(), "la-example.yaml")
     with any_server.services.db.session() as s:
-        from feedserver.models import PackVersion
+        from feedserver.storage.models import PackVersion
 
         version = s.scalars(select(PackVersion)).one()
         assert version.created_at == later and version.created_at.utcoffset() == dt.timedelta(0)

@@ -186,7 +186,7 @@ def test_shoot_writes_a_png_named_after_the_test(page: Any, site: str, shoot: An
 def test_live_server_answers_healthz_in_the_browser(page: Any, live_server: LiveServer) -> None:
     answer = page.goto(live_server.url("/healthz"))
     assert answer is not None and answer.status == 200
-    assert answer.json() == {"ok": True}
+    assert answer.json() == {"ok": True, "database": "ok"}
 
 
 def test_live_server_has_the_demo_and_makes_keys(page: Any, live_server: LiveServer) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import rules
+from rules.warning import WarningKind
 
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
 MONTHS = ["sep", "oct", "nov", "dec", "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug"]
@@ -71,7 +72,7 @@ def test_demo_schools_evaluate_with_nothing_missing(
 ):
     profile = request.getfixturevalue(school)
     result = rules.evaluate_full([*builtin_packs, la_example], profile, year)
-    assert [w for w in result.warnings if w.need != "unpublished"] == []
+    assert [w for w in result.warnings if w.kind is not WarningKind.UNPUBLISHED] == []
     assert not [e for e in result.events if e.body.pack == "sencocal"]
 
 

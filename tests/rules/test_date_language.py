@@ -12,6 +12,7 @@ import datetime as dt
 import pytest
 
 from rules.vocabulary import Status
+from rules.warning import WarningKind
 from tests.conftest import load_calendar
 from tests.rules.helpers import evaluate_rule, starts, with_changes
 
@@ -217,11 +218,9 @@ def test_after_a_rule_in_a_missing_pack_warns_instead_of_crashing(typical):
     rule = {"id": "x", "when": {"after": "nowhere:rule"}}
     bodies, result = evaluate_rule(rule, typical, 2026)
     assert bodies == []
-    assert [(w.need, w.refs) for w in result.warnings] == [("reference", ("test-pack:x",))]
-    assert (
-        "depends on 'nowhere:rule', which is not in this school's packs"
-        in result.warnings[0].message
-    )
+    assert [(w.kind, w.subject, w.refs) for w in result.warnings] == [
+        (WarningKind.REFERENCE_MISSING, "nowhere:rule", ("test-pack:x",))
+    ]
 
 
 def test_after_cycle_across_packs_is_reported_not_looped(typical):
@@ -233,7 +232,12 @@ def test_after_cycle_across_packs_is_reported_not_looped(typical):
 
     result = rules.evaluate_full([first, second], typical, 2026)
     assert result.events == ()
-    assert any("depends on itself in a circle" in w.message for w in result.warnings)
+    # Each depends on the other, which cannot be dated: the first cause found is the circle.
+    circle = (("cause", "reference_circle"), ("cause_subject", "pack-two:b"))
+    assert [(w.kind, w.subject, w.refs, w.details) for w in result.warnings] == [
+        (WarningKind.REFERENCE_UNRESOLVED, "pack-one:a", ("pack-two:b",), circle),
+        (WarningKind.REFERENCE_UNRESOLVED, "pack-two:b", ("pack-one:a",), circle),
+    ]
 
 
 # --------------------------------------------------------------------- school-supplied dates
@@ -252,7 +256,9 @@ def test_missing_school_date_key_gives_a_warning_and_a_task_to_supply_it(typical
     rule = {"id": "gov-prep", "when": {"school_date": "governors_meeting", "weeks": -1}}
     bodies, result = evaluate_rule(rule, typical, 2026)
     assert bodies == []
-    assert [(w.need, w.subject) for w in result.warnings] == [("date_key", "governors_meeting")]
+    assert [(w.kind, w.subject) for w in result.warnings] == [
+        (WarningKind.DATE_KEY, "governors_meeting")
+    ]
     setup = [e.body for e in result.events if e.body.pack == "sencocal"]
     assert [(b.title, b.start, b.kind.value) for b in setup] == [
         ("Add your governors meeting dates for 2026/27", D(2026, 9, 1), "task")
@@ -266,7 +272,9 @@ def test_missing_term_dates_give_a_task_to_add_them_never_a_crash(typical):
     assert bodies == []
     setup = [e.body for e in result.events if e.body.pack == "sencocal"]
     assert [b.title for b in setup] == ["Add your term dates for 2028/29"]
-    assert result.warnings[0].need == "term_dates"
+    assert [(w.kind, w.year, w.subject) for w in result.warnings] == [
+        (WarningKind.TERM_DATES, 2028, "2028")
+    ]
 
 
 def test_national_date_needs_no_term_dates(typical):
@@ -620,8 +628,8 @@ def test_after_a_rule_that_does_not_apply_to_this_school_warns_instead_of_dating
     bodies, result = evaluate_rule(rule, demo_secondary, 2026, packs=[statutory])
     assert bodies == []
     assert any(
-        w.need == "reference"
-        and "depends on 'england-statutory:ks2-tests', which does not apply to this school"
-        in w.message
+        w.kind is WarningKind.REFERENCE_NOT_APPLICABLE
+        and w.subject == "england-statutory:ks2-tests"
+        and w.refs == ("test-pack:sats-prep",)
         for w in result.warnings
     )

@@ -8,6 +8,7 @@ import pytest
 
 import rules
 from rules.vocabulary import Status
+from rules.warning import WarningKind
 from tests.rules.helpers import with_changes
 
 D = dt.date
@@ -61,7 +62,10 @@ def test_a_date_override_on_a_repeating_rule_is_a_warning(packs, demo_primary):
     ref = "senco-annual-cycle:slt-send-meeting"
     moved = with_changes(demo_primary, date_overrides={ref: {2026: D(2026, 10, 8)}})
     result = rules.evaluate_full(packs, moved, 2026)
-    assert any(w.need == "override" and ref in w.refs for w in result.warnings)
+    assert any(
+        w.kind is WarningKind.OVERRIDE_SEVERAL_DATES and w.subject == ref and ref in w.refs
+        for w in result.warnings
+    )
 
 
 def test_one_off_local_events_appear_in_their_year_with_their_audience(packs, demo_primary):

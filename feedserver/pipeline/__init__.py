@@ -1,0 +1,1 @@
+"""Carrying a change to every feed: refresh, rendering, jobs, the enqueue seam, schedules."""

@@ -1,0 +1,76 @@
+"""Rendering a school's feeds from its live events, only when their bytes would change.
+
+Feeds are rendered here, when events change, never per request. A feed whose bytes come out the
+same keeps its ETag and its Last-Modified, so calendar clients polling it get 304s.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+
+from sqlalchemy.orm import Session
+
+import rules
+from feedserver.ics import FeedMeta, Revisions, render
+from feedserver.storage.models import School
+from rules.audiences import for_audience
+from rules.vocabulary import academic_year_label
+
+FEED_NAMES = {
+    "senco": "SEND calendar",
+    "slt": "SEND for senior leaders",
+    "governors": "SEND for governors",
+    "ta": "SEND for the TA team",
+    "staff": "SEND for all staff",
+}
+FEED_COLOURS = {
+    "senco": "teal",
+    "slt": "navy",
+    "governors": "purple",
+    "ta": "darkgreen",
+    "staff": "slategray",
+}
+
+
+def render_feeds(
+    session: Session,
+    school: School,
+    years: tuple[int, int],
+    now: dt.datetime,
+    events: list[rules.Event],
+    revisions: Revisions,
+) -> list[str]:
+    """Render every feed of ``school`` whose bytes would change; the audiences rendered.
+
+    Args:
+        session: the school's transaction (the caller holds its lock and commits).
+        school: the school, with its feeds.
+        years: the window (current and next academic year).
+        now: when the new bytes took effect.
+        events: the window's live events, in evaluator order.
+        revisions: their SEQUENCE and LAST-MODIFIED.
+    """
+    rendered: list[str] = []
+    label = f"{academic_year_label(years[0])} and {academic_year_label(years[1])}"
+    stamp = school.events_changed_at or school.created_at
+    for feed in school.feeds:
+        chosen = for_audience(events, feed.audience)
+        meta = FeedMeta(
+            name=f"{school.name}: {FEED_NAMES[feed.audience]}",
+            description=f"sencocal {FEED_NAMES[feed.audience]} for {school.name}, {label}.",
+            color=FEED_COLOURS[feed.audience],
+        )
+        data = render(chosen, meta, stamp, revisions)
+        etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+        if feed.etag == etag and feed.window_start == years[0] and feed.ics_gzip is not None:
+            continue
+        feed.ics_gzip = gzip.compress(data, compresslevel=6, mtime=0)
+        feed.etag = etag
+        feed.window_start = years[0]
+        feed.content_changed_at = now
+        feed.event_count = len(chosen)
+        rendered.append(feed.audience)
+    session.flush()
+    return rendered

@@ -1,0 +1,66 @@
+"""API keys: the instance admin's and per-school keys, sent as ``Authorization: Bearer <key>``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from feedserver.storage import audit
+from feedserver.storage.models import ApiKey
+from feedserver.storage.tokens import digest, new_secret
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the instance admin, or one school."""
+
+    role: str  # "admin" | "school"
+    school_id: str | None
+    label: str
+
+    def may_use(self, school_id: str) -> bool:
+        """Whether this caller may read or change ``school_id``."""
+        return self.role == "admin" or self.school_id == school_id
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this caller."""
+        return "admin" if self.role == "admin" else f"school:{self.school_id}"
+
+
+def create_key(
+    session: Session,
+    role: str,
+    now: dt.datetime,
+    school_id: str | None = None,
+    label: str = "",
+    actor: str = "cli",
+) -> str:
+    """Make a key, store its hash, and return the key (shown once)."""
+    if role not in {"admin", "school"} or (role == "school") != (school_id is not None):
+        raise ValueError("an admin key has no school; a school key names one")
+    secret = new_secret()
+    session.add(
+        ApiKey(key_hash=digest(secret), role=role, school_id=school_id, label=label, created_at=now)
+    )
+    session.flush()
+    audit.record(session, now, actor, f"key.create.{role}", school_id, label=label)
+    return secret
+
+
+def principal_for(session: Session, header: str | None) -> Principal | None:
+    """The caller a bearer header identifies, or None for a missing, unknown or revoked key."""
+    if not header or not header.startswith("Bearer "):
+        return None
+    secret = header[len("Bearer ") :].strip()
+    if not secret:
+        return None
+    key = session.scalars(
+        select(ApiKey).where(ApiKey.key_hash == digest(secret), ApiKey.revoked_at.is_(None))
+    ).first()
+    if key is None:
+        return None
+    return Principal(role=key.role, school_id=key.school_id, label=key.label)

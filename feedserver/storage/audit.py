@@ -1,0 +1,22 @@
+"""The audit log: who changed what and when. Never pass a secret in ``details``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from feedserver.storage.models import AuditEntry
+
+
+def record(
+    session: Session,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    school_id: str | None = None,
+    **details: Any,
+) -> None:
+    """Add one entry to the log (committed with the change it describes)."""
+    session.add(AuditEntry(at=at, actor=actor, action=action, school_id=school_id, details=details))

@@ -1,0 +1,1 @@
+"""The HTTP surfaces: feeds, the JSON API and the pages (Flask)."""

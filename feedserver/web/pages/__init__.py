@@ -1,0 +1,30 @@
+"""Server-rendered pages (Jinja, no JavaScript framework).
+
+Sign-in, subscribe, preview, settings, admin: each module adds its routes to the one blueprint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+
+def init_app(app: Flask, production: bool) -> None:
+    """Register the pages, their session cookie settings and template helpers."""
+    from feedserver.web.pages import access
+    from feedserver.web.pages import admin_views as _admin  # noqa: F401 - registers its routes
+    from feedserver.web.pages import auth_views as _auth  # noqa: F401
+    from feedserver.web.pages import school_views as _school  # noqa: F401
+    from feedserver.web.pages import settings_views as _settings  # noqa: F401
+    from feedserver.web.pages import subscribe_views as _subscribe  # noqa: F401
+    from feedserver.web.pages.blueprint import bp
+
+    access.configure(app, production)
+    app.register_blueprint(bp)
+
+    @app.context_processor
+    def helpers() -> dict[str, Any]:
+        from feedserver.web.pages import fmt
+
+        return {"csrf_token": access.csrf_token, "fmt": fmt}

@@ -1,0 +1,92 @@
+"""Signing in (personal link or key) and out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import redirect, render_template, request, session, url_for
+
+from feedserver.web.context import services
+from feedserver.web.pages import access
+from feedserver.web.pages.blueprint import bp
+
+
+def _safe_next(target: str | None) -> str | None:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return None
+
+
+def _home(viewer: access.Viewer) -> str:
+    if viewer.role == "admin":
+        return url_for("pages.admin_home")
+    return url_for("pages.school_home", school_id=viewer.school_id)
+
+
+@bp.get("/")
+def home() -> Any:
+    """Signed in: your home page; otherwise the sign-in page."""
+    with services().db.session() as db:
+        viewer = access.current(db)
+    if viewer is None:
+        return redirect(url_for("pages.sign_in_form"))
+    return redirect(_home(viewer))
+
+
+@bp.get("/sign-in")
+def sign_in_form() -> Any:
+    """The sign-in page."""
+    return render_template("sign_in.html", next=_safe_next(request.args.get("next")), error=None)
+
+
+@bp.post("/sign-in")
+def sign_in_with_key() -> Any:
+    """Sign in with an API key (the instance admin's, or a school's)."""
+    access.check_csrf()
+    nxt = _safe_next(request.form.get("next"))
+    with services().db.session() as db:
+        key = access.key_sign_in(db, request.form.get("key", ""))
+        if key is None:
+            error = (
+                "That key was not recognised. Check you copied all of it, "
+                "or ask your sencocal admin for a sign-in link."
+            )
+            return render_template("sign_in.html", next=nxt, error=error), 401
+        access.sign_in(key_id=key.id)
+        viewer = access.current(db)
+        assert viewer is not None
+        allowed = (
+            nxt
+            if nxt and (viewer.role == "admin" or f"/schools/{viewer.school_id}" in nxt)
+            else None
+        )
+        return redirect(allowed or _home(viewer))
+
+
+@bp.get("/sign-in/<token>")
+def sign_in_link(token: str) -> Any:
+    """A personal sign-in link: a button, so mail scanners that open links do not use it up."""
+    return render_template("sign_in_link.html", token=token)
+
+
+@bp.post("/sign-in/<token>")
+def use_sign_in_link(token: str) -> Any:
+    """Use a personal sign-in link."""
+    access.check_csrf()
+    svc = services()
+    with svc.db.session() as db:
+        user = access.use_link(db, token, svc.clock.now())
+        if user is None:
+            return render_template("link_expired.html"), 410
+        access.sign_in(user_id=user.id)
+        viewer = access.current(db)
+        assert viewer is not None
+        return redirect(_home(viewer))
+
+
+@bp.post("/sign-out")
+def sign_out() -> Any:
+    """End the session."""
+    access.check_csrf()
+    session.clear()
+    return redirect(url_for("pages.sign_in_form", signed_out=1))

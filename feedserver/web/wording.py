@@ -1,0 +1,173 @@
+"""Words for records: evaluation warnings and job problems, each written for its reader.
+
+Records (``rules.EvalWarning``, ``storage.models.Problem``) hold kinds and data; only this
+module turns them into sentences, so rewording one never breaks a page, and a SENCO reads what
+to do while the instance admin reads what went wrong. Rule references are shown by their titles
+(never ``pack:rule`` ids), academic years as "2026/27".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+import rules
+from feedserver import catalog
+from feedserver.storage.models import Problem
+from feedserver.storage.problems import ProblemKind
+from rules.dates import key_words
+from rules.vocabulary import academic_year_label
+
+Kind = rules.WarningKind
+
+
+@lru_cache(maxsize=1)
+def _builtin_titles() -> dict[str, str]:
+    packs = [*catalog.builtin_packs(), *(catalog.demo_pack(n) for n in catalog.demo_pack_names())]
+    return {f"{p.pack}:{r.id}": r.title for p in packs for r in p.rules}
+
+
+def rule_title(ref: str) -> str:
+    """A rule's title for people (its id, in words, when the rule is not a bundled one)."""
+    found = _builtin_titles().get(ref)
+    if found:
+        return found
+    rule = ref.rpartition(":")[2]
+    return rule.replace("-", " ").replace("_", " ").capitalize()
+
+
+def _titles(refs: Iterable[str], limit: int = 3) -> str:
+    names = sorted({rule_title(r) for r in refs})
+    shown = ", ".join(f"“{n}”" for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _entries(count: int) -> str:
+    return "1 entry" if count == 1 else f"{count} entries"
+
+
+def warning_for_school(warning: rules.EvalWarning) -> str:
+    """What a SENCO should know, and do, about one warning."""
+    year = academic_year_label(warning.year)
+    kind = warning.kind
+    if kind == Kind.TERM_DATES:
+        missing = academic_year_label(int(warning.subject))
+        return (
+            f"Add your term dates for {missing} in your settings (or import the CSV template): "
+            f"until then {_entries(len(warning.refs))} that depend on them cannot be placed."
+        )
+    if kind == Kind.DATE_KEY:
+        return (
+            f"Add your {key_words(warning.subject)} dates for {year} in your settings: "
+            f"{_titles(warning.refs)} {'is' if len(warning.refs) == 1 else 'are'} dated from them."
+        )
+    if kind == Kind.UNPUBLISHED:
+        return (
+            f"{_titles(warning.refs)}: the date for {year} is not published yet; your calendar "
+            "has a task to check for it instead."
+        )
+    if kind == Kind.REFERENCE_UNRESOLVED and warning.detail("cause") in {
+        Kind.TERM_DATES.value,
+        Kind.DATE_KEY.value,
+    }:  # the missing dates have a warning of their own; this says what else waits on them
+        return (
+            f"{_titles(warning.refs)} will be dated for {year} once the dates asked for above "
+            "are in your settings."
+        )
+    if kind == Kind.OVERRIDE_SEVERAL_DATES:
+        return (
+            f"Your own date for {_titles(warning.refs)} in {year} cannot be used, because that "
+            "entry happens several times a year. Remove it in your settings."
+        )
+    return (
+        f"{_titles(warning.refs)} could not be dated for {year} because of a problem in the "
+        "pack it comes from. Please tell whoever publishes that pack (your LA, or sencocal)."
+    )
+
+
+def warning_for_author(warning: rules.EvalWarning) -> str:
+    """The same warning for a pack author or the instance admin, with the rule ids."""
+    detail = ", ".join(f"{k}: {v}" for k, v in warning.details)
+    refs = ", ".join(warning.refs)
+    subject = f" ({warning.subject})" if warning.subject else ""
+    extra = f"; {detail}" if detail else ""
+    return f"{academic_year_label(warning.year)}: {warning.kind.value}{subject} in {refs}{extra}"
+
+
+def warning_json(warning: rules.EvalWarning) -> dict[str, Any]:
+    """A warning for the API: the record, and the sentence a school reads."""
+    return {**warning.to_json(), "message": warning_for_school(warning)}
+
+
+def problem_for_school(problem: Problem) -> str:
+    """What a SENCO reads when a job could not update their calendar."""
+    kind = ProblemKind(problem.kind)
+    if kind == ProblemKind.PROFILE_INVALID:
+        return (
+            "Some of your saved settings no longer pass sencocal's checks, so your calendar "
+            "is not being updated. Open your settings, check them and save them again."
+        )
+    if kind == ProblemKind.PACK_CONFLICT:
+        return (
+            "Two of the packs your calendar uses have the same name, so it is not being "
+            "updated. Your sencocal admin has been told."
+        )
+    return (
+        "sencocal could not update your calendar just now. It will try again tonight; "
+        "your sencocal admin can see the details."
+    )
+
+
+def problem_for_admin(problem: Problem) -> str:
+    """What the instance admin reads about a problem record."""
+    kind = ProblemKind(problem.kind)
+    details = problem.details
+    since = f" (since {problem.first_at:%d %b %Y %H:%M} UTC, {problem.attempts} time(s))"
+    if kind == ProblemKind.NEXT_YEAR_NOT_READY:
+        year = academic_year_label(int(details.get("year", 0)))
+        parts = []
+        schools = [str(s.get("name", s.get("id"))) for s in details.get("schools", [])]
+        if schools:
+            more = f" and {len(schools) - 5} more" if len(schools) > 5 else ""
+            names = ", ".join(schools[:5]) + more
+            parts.append(f"{len(schools)} school(s) have no term dates for {year} yet ({names})")
+        unpublished = list(details.get("unpublished", []))
+        if unpublished:
+            parts.append(
+                f"{len(unpublished)} national date(s) for {year} are not published yet: "
+                f"{_titles(unpublished, limit=5)}"
+            )
+        return "Next year is not ready: " + "; ".join(parts) + "."
+    if kind == ProblemKind.PACK_CONFLICT:
+        return (
+            f"Two packs for this school are both called “{details.get('slug', '?')}”: rename "
+            f"one; this school's calendar is not being updated{since}."
+        )
+    if kind == ProblemKind.PROFILE_INVALID:
+        fields = ", ".join(p.get("field", "?") for p in details.get("problems", [])[:5])
+        return (
+            f"This school's stored settings fail validation ({fields}); its calendar is not "
+            f"being updated until they are saved again{since}."
+        )
+    if kind == ProblemKind.GAVE_UP:
+        return (
+            f"Updating this school's calendar kept failing for a temporary reason (database "
+            f"or a calendar service unavailable); the nightly refresh will try again{since}."
+        )
+    return (
+        f"Updating this school's calendar failed with an unexpected error "
+        f"({details.get('error', 'unknown')}); see the worker log{since}."
+    )
+
+
+def problem_json(problem: Problem) -> dict[str, Any]:
+    """A problem record for the API."""
+    return {
+        "kind": problem.kind,
+        "details": problem.details,
+        "attempts": problem.attempts,
+        "first_at": problem.first_at.isoformat(),
+        "last_at": problem.last_at.isoformat(),
+        "message": problem_for_admin(problem),
+    }
