@@ -115,6 +115,19 @@ def current_fingerprint(session: Session, school: School, today: dt.date) -> str
     return _fingerprint(school.profile_hash, window(today), [fp for _, fp in packs])
 
 
+def render_new_feeds(session: Session, school: School, today: dt.date, now: dt.datetime) -> None:
+    """Render the school's feeds that have no bytes yet, from its stored events.
+
+    A feed made in a request is served at once (with what the school's calendar holds now)
+    instead of answering 404 until its school's job has run.
+    """
+    if all(f.ics_gzip is not None for f in school.feeds):
+        return
+    years = window(today)
+    live, revisions = event_store.window(session, school.id, years)
+    render_feeds(session, school, years, now, live, revisions)
+
+
 def refresh_school(
     session: Session,
     school_id: str,
@@ -180,7 +193,12 @@ def stale_school_ids(session: Session, today: dt.date) -> list[str]:
     out = []
     query = select(School).options(selectinload(School.feeds)).order_by(School.id)
     for school in session.scalars(query):
-        packs = schools.packs_for(session, schools.profile_of(school), live=live)
+        try:
+            profile = schools.profile_of(school)
+        except pydantic.ValidationError:
+            out.append(school.id)  # its job records why it cannot be evaluated
+            continue
+        packs = schools.packs_for(session, profile, live=live)
         digest = _fingerprint(school.profile_hash, years, [fp for _, fp in packs])
         if school.evaluated_fingerprint != digest or any(
             f.ics_gzip is None or f.window_start != years[0] for f in school.feeds

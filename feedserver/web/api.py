@@ -382,7 +382,8 @@ def create_feed(session: Session, principal: apikeys.Principal, school_id: str) 
     secret = subscriptions.add_token(
         session, feed, str(data.get("token_name", "default")), principal.actor, now
     )
-    enqueue(jobs.evaluate_school, school_id, reason="feed")  # renders the new feed
+    refresh.render_new_feeds(session, row, today(svc.clock), now)
+    enqueue(jobs.evaluate_school, school_id, reason="feed")  # catches up if it was stale
     return _token_answer(audience, feed.tokens[-1].name, secret), 201
 
 

@@ -85,6 +85,16 @@ def test_a_request_queues_its_school_and_the_worker_evaluates_it(queued: Server)
     assert status["status"]["up_to_date"] is True
 
 
+def test_a_new_feed_serves_at_once_without_waiting_for_a_worker(queued: Server):
+    queued.publish(LA, "la-example.yaml")
+    add_school(queued)
+    work(queued)
+    path = queued.new_feed("demo-primary", "governors")
+    answer = queued.client.get(path)  # no worker has run since the feed was made
+    assert answer.status_code == 200
+    assert answer.data.count(b"BEGIN:VEVENT") > 10
+
+
 def test_a_job_that_is_already_waiting_is_not_queued_twice(queued: Server):
     add_school(queued)
     for rules_off in (["senco-annual-cycle:slt-send-meeting"], []):
@@ -303,7 +313,9 @@ class WorkerProcess:
         try:
             return self.proc.wait(seconds)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"worker still running; its log:\n{self.log.read_text()}") from None
+            raise AssertionError(
+                f"worker still running; its log:\n{self.log.read_text()}"
+            ) from None
 
     def kill_parent(self) -> None:
         """SIGKILL the worker itself (not its scheduler child), as a crash would."""

@@ -144,7 +144,8 @@ def add_feed_token(db: Session, viewer: access.Viewer, school: School) -> Any:
             error=str(exc),
             **_feed_context(reloaded),
         ), 422
-    enqueue(jobs.evaluate_school, school_id, reason="feed")  # renders the new feed
+    refresh.render_new_feeds(db, school, today(svc.clock), now)
+    enqueue(jobs.evaluate_school, school_id, reason="feed")  # catches up if it was stale
     made = {
         "audience": AUDIENCE_WORDS[audience],
         "name": feed.tokens[-1].name,
