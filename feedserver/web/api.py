@@ -169,13 +169,13 @@ def _save(session: Session, profile: rules.SchoolProfile, actor: str) -> School:
     return row
 
 
-def _school_answer(school_id: str, status: int = 200, **extra: Any) -> Later:
+def _school_answer(school_id: str, status: int = 200) -> Later:
+    """The school's JSON, read after the change committed (and its in-process jobs ran)."""
+
     def build(session: Session) -> Any:
         row = session.get(School, school_id)
         assert row is not None
-        return {**extra, **_school_json(session, row)} if extra else _school_json(
-            session, row
-        ), status
+        return _school_json(session, row), status
 
     return Later(build)
 
