@@ -16,28 +16,59 @@ Two rules hold for every caller:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from rules.event import Event
 
 ONE_DAY = dt.timedelta(days=1)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Stored:
-    """What is stored of one event: its last content, revision and whether it is live.
+    """What is stored of one event: its identity, content hash, last day, revision, liveness.
+
+    The event itself is only rebuilt when a diff needs it (an update, a delete, a past event
+    kept), so planning a school whose calendar barely changed reads hashes, not bodies.
 
     Attributes:
-        event: the stored event as it was last written.
+        uid: the event's identity.
+        content_hash: the hash of what a user saw of it when it was last written.
+        last_day: the last day it covers (decides whether it is past).
         sequence: its revision (the ICS SEQUENCE), raised by every change.
         active: False once it dropped out of the calendar (kept so a comeback continues its
             SEQUENCE rather than restarting at 0, which calendar clients would ignore).
+        modified: when it last changed (the ICS LAST-MODIFIED), if the store keeps it.
+        load: rebuilds the stored event.
     """
 
-    event: Event
+    uid: str
+    content_hash: str
+    last_day: dt.date
     sequence: int
-    active: bool = True
+    active: bool
+    load: Callable[[], Event] = field(repr=False, compare=False)
+    modified: dt.datetime | None = None
+
+    @classmethod
+    def of(
+        cls,
+        event: Event,
+        sequence: int,
+        active: bool = True,
+        modified: dt.datetime | None = None,
+    ) -> Stored:
+        """The stored state of an event held in memory."""
+        return cls(
+            event.uid, event.body.content_hash, last_day(event), sequence, active,
+            lambda: event, modified,
+        )  # fmt: skip
+
+    @cached_property
+    def event(self) -> Event:
+        """The stored event as it was last written."""
+        return self.load()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +112,7 @@ class Delete:
     @property
     def uid(self) -> str:
         """The event's identity."""
-        return self.before.event.uid
+        return self.before.uid
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +151,7 @@ class Diff:
 
         ``desired`` must be the events it was planned from; past events keep their stored form.
         """
-        kept = {s.event.uid: s.event for s in self.kept}
+        kept = {s.uid: s.event for s in self.kept}
         out = [kept.pop(e.uid, e) for e in desired]
         out.extend(kept.values())  # past events the evaluation no longer has
         out.sort(key=lambda e: e.body.sort_key)
@@ -166,8 +197,8 @@ def plan(desired: Iterable[Event], stored: Mapping[str, Stored], today: dt.date)
         before = stored.get(uid)
         if before is None or not before.active:
             creates.append(Create(event, before))
-        elif before.event.body.content_hash != event.body.content_hash:
-            if is_past(before.event, today):
+        elif before.content_hash != event.body.content_hash:
+            if before.last_day < today:
                 kept.append(before)
             else:
                 updates.append(Update(before, event))
@@ -175,12 +206,12 @@ def plan(desired: Iterable[Event], stored: Mapping[str, Stored], today: dt.date)
     for uid, before in stored.items():
         if uid in wanted or not before.active:
             continue
-        if is_past(before.event, today):
+        if before.last_day < today:
             kept.append(before)
         else:
             deletes.append(Delete(before))
     creates.sort(key=lambda c: c.event.body.sort_key)
     updates.sort(key=lambda u: u.event.body.sort_key)
-    deletes.sort(key=lambda d: d.before.event.body.sort_key)
-    kept.sort(key=lambda s: s.event.body.sort_key)
+    deletes.sort(key=lambda d: (d.before.last_day, d.uid))
+    kept.sort(key=lambda s: (s.last_day, s.uid))
     return Diff(tuple(creates), tuple(updates), tuple(deletes), tuple(kept))

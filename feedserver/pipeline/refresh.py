@@ -168,7 +168,8 @@ def refresh_school(
             rendered = render_feeds(session, school, years, now, live, revisions)
         return RefreshResult(school.id, False, Diff(), tuple(rendered), ())
     events, warnings = _evaluate([p for p, _ in packs], profile, years, memo)
-    diff = plan(events, event_store.stored(session, school.id, years), today)
+    before = event_store.stored(session, school.id, years)
+    diff = plan(events, before, today)
     event_store.apply(session, school.id, diff, now)
     event_store.prune(session, school.id, years[0] - 1)
     school.evaluated_fingerprint = digest
@@ -177,7 +178,7 @@ def refresh_school(
     if not diff.empty:
         school.events_changed_at = now
     live = diff.result(events)
-    revisions = event_store.revisions(session, school.id, (e.uid for e in live))
+    revisions = event_store.revisions_after(before, diff, live, now)
     rendered = render_feeds(session, school, years, now, live, revisions)
     return RefreshResult(school.id, True, diff, tuple(rendered), tuple(warnings))
 

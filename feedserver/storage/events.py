@@ -10,6 +10,7 @@ primary key.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 import rules
 from feedserver.ics import Revisions
 from feedserver.storage.models import EventRow, School
-from rules.diff import Diff, Stored
+from rules.diff import Create, Diff, Stored
 
 
 def lock_school(session: Session, school_id: str) -> School | None:
@@ -46,15 +47,39 @@ def lock_school(session: Session, school_id: str) -> School | None:
 
 
 def stored(session: Session, school_id: str, years: Iterable[int]) -> dict[str, Stored]:
-    """Every stored event of the school in ``years``, live or dropped, by identity."""
-    rows = session.scalars(
-        select(EventRow).where(
-            EventRow.school_id == school_id, EventRow.academic_year.in_(list(years))
-        )
+    """Every stored event of the school in ``years``, live or dropped, by identity.
+
+    Reads columns, not ORM objects, and rebuilds an event only when a diff asks for it.
+    """
+    rows = session.execute(
+        select(
+            EventRow.uid,
+            EventRow.content_hash,
+            EventRow.sequence,
+            EventRow.active,
+            EventRow.last_modified,
+            EventRow.body,
+        ).where(EventRow.school_id == school_id, EventRow.academic_year.in_(list(years)))
     )
     return {
-        row.uid: Stored(rules.Event.from_json(row.body), row.sequence, row.active) for row in rows
+        uid: Stored(
+            uid,
+            content_hash,
+            _last_day(body),
+            sequence,
+            active,
+            functools.partial(rules.Event.from_json, body),
+            modified,
+        )  # fmt: skip
+        for uid, content_hash, sequence, active, modified, body in rows
     }
+
+
+def _last_day(body: dict[str, Any]) -> dt.date:
+    """The last day an event's stored JSON covers (its end is exclusive when all-day)."""
+    if body["all_day"]:
+        return dt.date.fromisoformat(body["end"]) - dt.timedelta(days=1)
+    return dt.datetime.fromisoformat(body["end"]).date()
 
 
 def apply(session: Session, school_id: str, diff: Diff, now: dt.datetime) -> None:
@@ -70,7 +95,7 @@ def apply(session: Session, school_id: str, diff: Diff, now: dt.datetime) -> Non
                 "uid": c.uid,
                 "academic_year": c.event.body.year,
                 "content_hash": c.event.body.content_hash,
-                "sequence": 0 if c.previous is None else c.previous.sequence + 1,
+                "sequence": next_sequence(c),
                 "body": c.event.to_json(),
                 "active": True,
                 "first_seen": now,
@@ -78,7 +103,8 @@ def apply(session: Session, school_id: str, diff: Diff, now: dt.datetime) -> Non
             }
             for c in diff.creates
         ]
-        session.execute(_upsert(session, values))
+        for start in range(0, len(values), 500):
+            session.execute(_upsert(session, values[start : start + 500]))
     for change in diff.updates:
         session.execute(
             update(EventRow)
@@ -99,6 +125,29 @@ def apply(session: Session, school_id: str, diff: Diff, now: dt.datetime) -> Non
             .values(active=False, last_modified=now)
         )
     session.flush()
+
+
+def next_sequence(create: Create) -> int:
+    """A created event's SEQUENCE: 0, or one more than before it dropped out."""
+    return 0 if create.previous is None else create.previous.sequence + 1
+
+
+def revisions_after(
+    stored_before: dict[str, Stored], diff: Diff, live: Iterable[rules.Event], now: dt.datetime
+) -> Revisions:
+    """SEQUENCE and LAST-MODIFIED of ``live`` once ``diff`` is applied (no second query)."""
+    sequence: dict[str, int] = {}
+    modified: dict[str, dt.datetime] = {}
+    for event in live:
+        before = stored_before.get(event.uid)
+        if before is not None:
+            sequence[event.uid] = before.sequence
+            modified[event.uid] = before.modified or now
+    for c in diff.creates:
+        sequence[c.uid], modified[c.uid] = next_sequence(c), now
+    for u in diff.updates:
+        sequence[u.uid], modified[u.uid] = u.before.sequence + 1, now
+    return Revisions(sequence=sequence, modified=modified)
 
 
 def _upsert(session: Session, values: list[dict[str, Any]]) -> Any:
@@ -135,22 +184,6 @@ def window(
         sequence={r.uid: r.sequence for r in rows},
         modified={r.uid: r.last_modified for r in rows},
     )
-
-
-def revisions(session: Session, school_id: str, uids: Iterable[str]) -> Revisions:
-    """SEQUENCE and LAST-MODIFIED of the given events (after a diff was applied)."""
-    wanted = list(uids)
-    sequence: dict[str, int] = {}
-    modified: dict[str, dt.datetime] = {}
-    for start in range(0, len(wanted), 500):
-        rows = session.execute(
-            select(EventRow.uid, EventRow.sequence, EventRow.last_modified).where(
-                EventRow.school_id == school_id, EventRow.uid.in_(wanted[start : start + 500])
-            )
-        )
-        for uid, seq, when in rows:
-            sequence[uid], modified[uid] = seq, when
-    return Revisions(sequence=sequence, modified=modified)
 
 
 def prune(session: Session, school_id: str, before_year: int) -> int:

@@ -19,16 +19,16 @@ TODAY = dt.date(2026, 11, 23)
 
 
 def store(events: list[rules.Event]) -> dict[str, Stored]:
-    return {e.uid: Stored(e, 0, True) for e in events}
+    return {e.uid: Stored.of(e, 0, True) for e in events}
 
 
 def apply(stored: dict[str, Stored], diff: Diff) -> dict[str, Stored]:
     """An independent in-memory apply, as the event rows do it."""
     out = dict(stored)
     for c in diff.creates:
-        out[c.uid] = Stored(c.event, 0 if c.previous is None else c.previous.sequence + 1, True)
+        out[c.uid] = Stored.of(c.event, 0 if c.previous is None else c.previous.sequence + 1)
     for u in diff.updates:
-        out[u.uid] = Stored(u.event, u.before.sequence + 1, True)
+        out[u.uid] = Stored.of(u.event, u.before.sequence + 1)
     for d in diff.deletes:
         out[d.uid] = dataclasses.replace(d.before, active=False)
     return out
@@ -83,7 +83,7 @@ def test_an_event_ending_today_is_not_past():
 def test_a_dropped_event_coming_back_continues_its_sequence():
     gone = dict(store(EVENTS))
     first = EVENTS[-1]
-    gone[first.uid] = Stored(first, 4, active=False)
+    gone[first.uid] = Stored.of(first, 4, active=False)
     diff = plan(EVENTS, gone, TODAY)
     assert [c.uid for c in diff.creates] == [first.uid]
     assert diff.creates[0].previous is not None
