@@ -90,3 +90,32 @@ def test_demo_serves_the_urls_it_prints(tmp_path):
     assert request_lines and all(
         "/feeds/[redacted].ics" in line and token not in line for line in request_lines
     )
+
+
+def test_two_demos_never_share_a_database(tmp_path, monkeypatch):
+    import tempfile
+
+    from feedserver.demo_setup import build_demo
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    _, first = build_demo(8125, None)
+    _, second = build_demo(8126, None)
+    where = [
+        next(line for line in lines if line.startswith("Demo database: "))
+        for lines in (first, second)
+    ]
+    paths = [Path(line.split(": ", 1)[1].split(" (")[0]) for line in where]
+    assert paths[0] != paths[1] and all(p.exists() for p in paths)
+    assert oct(paths[0].parent.stat().st_mode)[-3:] == "700"  # private to this user
+    feeds = [next(line for line in lines if line.startswith("senco ")) for lines in (first, second)]
+    assert feeds[0] != feeds[1]
+
+
+def test_demo_db_option_keeps_the_database_where_asked_and_never_overwrites(tmp_path):
+    target = tmp_path / "keep" / "demo.db"
+    ok = CliRunner().invoke(main, ["demo", "--no-serve", "--db", str(target)])
+    assert ok.exit_code == 0, ok.output
+    assert target.exists() and f"Demo database: {target}" in ok.output
+    again = CliRunner().invoke(main, ["demo", "--no-serve", "--db", str(target)])
+    assert again.exit_code == 1
+    assert "already exists" in again.output

@@ -98,3 +98,12 @@ def test_the_cli_treats_an_unknown_school_as_input_not_a_lookup_bug():
     result = CliRunner().invoke(main, ["preview", "--school", "nowhere", "--year", "2026"])
     assert result.exit_code == 1
     assert "no school called 'nowhere'" in result.output
+
+
+def test_serve_on_an_unmigrated_database_says_what_to_run_instead_of_serving_500s(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'new.db'}")
+    result = CliRunner().invoke(main, ["serve", "--port", "8199"])
+    assert result.exit_code == 1
+    assert "Run `sencocal db upgrade`" in result.output
