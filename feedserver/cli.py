@@ -287,7 +287,7 @@ def serve(port: int, host: str, workers: int | None) -> None:
     from feedserver import create_app
 
     _services()  # validates the config and the database now, before forking workers
-    app = create_app()
+    app = create_app(background_jobs=True)
 
     class _Gunicorn(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

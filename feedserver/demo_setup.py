@@ -46,7 +46,7 @@ def build_demo(
         {"DATABASE_URL": f"sqlite:///{path}", "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
     )
     clock = FixedClock(dt.datetime.combine(day, dt.time(9, 0), dt.UTC)) if day else SystemClock()
-    app = create_app(config, clock=clock)
+    app = create_app(config, clock=clock, background_jobs=True)
     svc = app.extensions["sencocal"]
     svc.db.upgrade()
     now = clock.now()
@@ -64,6 +64,7 @@ def build_demo(
                     (row.name, subscriptions.feed_url(config.public_base_url, secret))
                 )
             enqueue(jobs.evaluate_school, row.id, reason="profile")
+    svc.jobs.wait()  # every feed is rendered before its address is printed
     years = refresh.window(today(clock))
     base = config.public_base_url
     lines = [

@@ -36,18 +36,21 @@ class Services:
     memo: rules.Memo = field(default_factory=rules.Memo)
 
     @classmethod
-    def from_config(cls, config: Config, *, clock: Clock | None = None) -> Services:
+    def from_config(
+        cls, config: Config, *, clock: Clock | None = None, background_jobs: bool = False
+    ) -> Services:
         """Everything a process needs, from a validated config (no Flask app involved).
 
-        Jobs go to rq on ``config.redis_url``; without one they run in this process, right
-        after the transaction that asked for them commits.
+        Jobs go to rq on ``config.redis_url``; without one they run in this process right
+        after the transaction that asked for them commits: in that thread, or on a background
+        thread of this process with ``background_jobs`` (a served app).
         """
         services = cls(
             config=config,
             db=Database(config.database_url),
             clock=clock or SystemClock(),
             secretbox=SecretBox(config.encryption_keys),
-            jobs=dispatcher_for(config.redis_url),
+            jobs=dispatcher_for(config.redis_url, background=background_jobs),
         )
         services.jobs.bind(lambda: using(services))
         return services

@@ -4,4 +4,4 @@ from __future__ import annotations
 
 from feedserver.web.app import create_app
 
-app = create_app()
+app = create_app(background_jobs=True)  # without REDIS_URL, jobs never hold up a request

@@ -88,6 +88,9 @@ class Dispatcher(Protocol):
     def later(self, call: JobCall, seconds: float) -> None:
         """Run ``call`` again after ``seconds`` (a transient failure's Retry-After)."""
 
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until this process's own queued work is done (rq: returns at once)."""
+
     def close(self) -> None:
         """Release connections."""
 
@@ -142,24 +145,39 @@ def enqueue_many(job: Callable[..., Any], ids: Iterable[Id], reason: str) -> Non
         after_commit(lambda: dispatcher.submit(calls))
 
 
-def dispatcher_for(redis_url: str | None) -> Dispatcher:
-    """Rq when there is a Redis URL, else in-process."""
-    return RqDispatcher(redis_url) if redis_url else InlineDispatcher()
+def dispatcher_for(redis_url: str | None, *, background: bool = False) -> Dispatcher:
+    """The rq dispatcher when there is a Redis URL, else in-process (in the background if asked)."""
+    return RqDispatcher(redis_url) if redis_url else InlineDispatcher(background)
 
 
 class InlineDispatcher:
-    """Runs jobs in this process right away, first in first out, per thread."""
+    """Runs jobs in this process, first in first out.
 
-    def __init__(self) -> None:
+    ``background=False`` (the command line, tests): in the thread that committed, at once.
+    ``background=True`` (a served app without Redis): on one daemon thread of this process, so
+    a request that publishes a pack answers at once and never runs into the web server's
+    timeout however many schools the pack reaches. Work still waiting when the process stops
+    is lost; the next change to those schools, or ``sencocal refresh``, catches them up.
+    """
+
+    def __init__(self, background: bool = False) -> None:
+        self.background = background
         self._local = threading.local()
         self._enter: Callable[[], AbstractContextManager[Any]] | None = None
+        self._waiting: deque[JobCall] = deque()
+        self._cond = threading.Condition()
+        self._busy = False
+        self._thread: threading.Thread | None = None
 
     def bind(self, enter: Callable[[], AbstractContextManager[Any]]) -> None:
         """How to set up a job's context (its services)."""
         self._enter = enter
 
     def submit(self, calls: Iterable[JobCall]) -> None:
-        """Run ``calls`` now (after any already waiting in this thread)."""
+        """Run ``calls`` (after any already waiting)."""
+        if self.background:
+            self._submit_background(calls)
+            return
         waiting: deque[JobCall] = self._local.__dict__.setdefault("waiting", deque())
         for call in calls:
             if call not in waiting:  # the same job for the same ids and reason: once
@@ -173,15 +191,51 @@ class InlineDispatcher:
         finally:
             self._local.draining = False
 
+    def _submit_background(self, calls: Iterable[JobCall]) -> None:
+        with self._cond:
+            for call in calls:
+                if call not in self._waiting:
+                    self._waiting.append(call)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._work, name="sencocal-jobs", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify_all()
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._waiting:
+                    self._busy = False
+                    self._cond.notify_all()
+                    self._cond.wait()
+                call = self._waiting.popleft()
+                self._busy = True
+            self._run(call)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until no job waits or runs (the demo's set-up, tests); False on timeout."""
+        if not self.background:
+            return True
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._waiting and not self._busy, timeout)
+
     def later(self, call: JobCall, seconds: float) -> None:
-        """Wait (briefly: someone may be waiting on this thread), then run ``call`` again."""
+        """Run ``call`` again after ``seconds`` (briefly, when someone is waiting on it)."""
         if call.attempt >= INLINE_ATTEMPTS:
             raise GaveUp(call)
+        if self.background:
+            timer = threading.Timer(seconds, self.submit, args=([call],))
+            timer.daemon = True
+            timer.start()
+            return
         time.sleep(min(seconds, INLINE_MAX_WAIT))
         self.submit([call])
 
     def _run(self, call: JobCall) -> None:
         assert self._enter is not None, "InlineDispatcher.bind() was not called"
+        log.debug("running %s in-process", call.key)
         with self._enter():
             try:
                 call.func(*call.ids, reason=call.reason, attempt=call.attempt)
@@ -189,7 +243,7 @@ class InlineDispatcher:
                 log.exception("in-process job %s failed", call.key)
 
     def close(self) -> None:
-        """Nothing to release."""
+        """Nothing to release (the daemon thread ends with the process)."""
 
 
 class GaveUp(Exception):
@@ -271,6 +325,10 @@ class RqDispatcher:
                     if existing is not None:
                         existing.delete(remove_from_queue=True)  # finished, failed, stopped
         log.warning("job %s: every follow-up slot is busy; not queued again", call.key)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Nothing runs in this process: the workers do it."""
+        return True
 
     def close(self) -> None:
         """Close the Redis connection pool."""

@@ -29,12 +29,16 @@ FEED_MAX_AGE = 300  # what clients and caches are told; the feed itself says REF
 log = logging.getLogger("feedserver")
 
 
-def create_app(config: Config | None = None, *, clock: Clock | None = None) -> Flask:
+def create_app(
+    config: Config | None = None, *, clock: Clock | None = None, background_jobs: bool = False
+) -> Flask:
     """Build the app: config (from the environment when not given), services, blueprints.
 
     Args:
         config: validated settings; default ``Config.from_mapping(os.environ)``.
         clock: the time source (tests and the demo pass a fixed one).
+        background_jobs: without Redis, run jobs on a background thread instead of in the
+            request that asked for them (what a served app wants; tests keep them in line).
 
     Raises:
         feedserver.config.ConfigError: a setting is wrong (naming the variable).
@@ -50,7 +54,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
         FEED_MAX_AGE=FEED_MAX_AGE,
         JSON_SORT_KEYS=False,
     )
-    services = Services.from_config(config, clock=clock)
+    services = Services.from_config(config, clock=clock, background_jobs=background_jobs)
     app.extensions["sencocal"] = services
     app.extensions["sencocal.feed_cache"] = FeedCache(
         config.feed_cache_seconds, config.feed_cache_bytes

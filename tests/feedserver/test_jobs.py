@@ -512,3 +512,44 @@ def test_the_readiness_check_records_next_years_missing_dates_for_the_admin(serv
         words = wording.problem_for_admin(problem)
     assert words.startswith("Next year is not ready:")
     assert "have no term dates for 2027/28 yet (No Dates Primary" in words
+
+
+def test_a_served_app_without_redis_runs_jobs_on_its_own_thread_not_in_the_request(
+    tmp_path: Path, caplog: Any
+):
+    import logging
+    import threading
+
+    from feedserver import create_app
+    from feedserver.config import Config
+    from feedserver.storage import apikeys
+
+    app = create_app(
+        Config.from_mapping({"DATABASE_URL": f"sqlite:///{tmp_path / 'bg.db'}"}, tmp_path),
+        background_jobs=True,
+    )
+    svc = app.extensions["sencocal"]
+    svc.db.upgrade()
+    with svc.db.session() as s:
+        key = apikeys.create_key(s, "admin", svc.clock.now(), label="t")
+    server = Server(app, app.test_client(), None, key)  # type: ignore[arg-type]
+    caplog.set_level(logging.DEBUG, logger="feedserver.jobs")
+    server.publish(LA, "la-example.yaml")
+    add_school(server)
+    add_school(server, "demo-secondary")
+    assert svc.jobs.wait(60)
+    answer = server.publish(MOVED, "la-example.yaml")
+    assert answer.status_code == 201 and answer.json["schools_queued"] == 2
+    assert svc.jobs.wait(60)
+    ran = [r for r in caplog.records if r.getMessage().startswith("running ")]
+    assert {r.getMessage().split()[1] for r in ran} >= {
+        "fan_out_pack__2__publish",
+        "evaluate_school__demo-primary__pack",
+        "evaluate_school__demo-secondary__pack",
+    }
+    assert {r.threadName for r in ran} == {"sencocal-jobs"}
+    assert threading.current_thread().name not in {r.threadName for r in ran}
+    moved = [uid for uid, (seq, _, _) in events_of(server, "demo-primary").items()
+             if "topup-round-spring/2026" in uid and seq == 1]  # fmt: skip
+    assert moved
+    svc.close()
