@@ -171,7 +171,8 @@ def refresh_school(
     before = event_store.stored(session, school.id, years)
     diff = plan(events, before, today)
     event_store.apply(session, school.id, diff, now)
-    event_store.prune(session, school.id, years[0] - 1)
+    if not school.feeds or feeds_stale:  # the window moved (or nothing shows it): prune
+        event_store.prune(session, school.id, years[0] - 1)
     school.evaluated_fingerprint = digest
     school.evaluated_at = now
     school.warnings = {"items": [w.to_json() for w in warnings]}

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 import rules
 from feedserver.ics import Revisions
 from feedserver.storage.models import EventRow, School
-from rules.diff import Create, Diff, Stored
+from rules.diff import Create, Diff, Stored, last_day
 
 
 def lock_school(session: Session, school_id: str) -> School | None:
@@ -49,37 +49,38 @@ def lock_school(session: Session, school_id: str) -> School | None:
 def stored(session: Session, school_id: str, years: Iterable[int]) -> dict[str, Stored]:
     """Every stored event of the school in ``years``, live or dropped, by identity.
 
-    Reads columns, not ORM objects, and rebuilds an event only when a diff asks for it.
+    Reads hashes and dates only; an event's body is read if the diff asks for it (a past
+    event kept as it was, a preview listing what would move).
     """
     rows = session.execute(
         select(
             EventRow.uid,
             EventRow.content_hash,
+            EventRow.last_day,
             EventRow.sequence,
             EventRow.active,
             EventRow.last_modified,
-            EventRow.body,
         ).where(EventRow.school_id == school_id, EventRow.academic_year.in_(list(years)))
     )
     return {
         uid: Stored(
             uid,
             content_hash,
-            _last_day(body),
+            last_day,
             sequence,
             active,
-            functools.partial(rules.Event.from_json, body),
+            functools.partial(_load, session, school_id, uid),
             modified,
         )  # fmt: skip
-        for uid, content_hash, sequence, active, modified, body in rows
+        for uid, content_hash, last_day, sequence, active, modified in rows
     }
 
 
-def _last_day(body: dict[str, Any]) -> dt.date:
-    """The last day an event's stored JSON covers (its end is exclusive when all-day)."""
-    if body["all_day"]:
-        return dt.date.fromisoformat(body["end"]) - dt.timedelta(days=1)
-    return dt.datetime.fromisoformat(body["end"]).date()
+def _load(session: Session, school_id: str, uid: str) -> rules.Event:
+    body = session.scalars(
+        select(EventRow.body).where(EventRow.school_id == school_id, EventRow.uid == uid)
+    ).one()
+    return rules.Event.from_json(body)
 
 
 def apply(session: Session, school_id: str, diff: Diff, now: dt.datetime) -> None:
@@ -95,6 +96,7 @@ def apply(session: Session, school_id: str, diff: Diff, now: dt.datetime) -> Non
                 "uid": c.uid,
                 "academic_year": c.event.body.year,
                 "content_hash": c.event.body.content_hash,
+                "last_day": last_day(c.event),
                 "sequence": next_sequence(c),
                 "body": c.event.to_json(),
                 "active": True,
@@ -111,6 +113,7 @@ def apply(session: Session, school_id: str, diff: Diff, now: dt.datetime) -> Non
             .where(EventRow.school_id == school_id, EventRow.uid == change.uid)
             .values(
                 content_hash=change.event.body.content_hash,
+                last_day=last_day(change.event),
                 sequence=change.before.sequence + 1,
                 body=change.event.to_json(),
                 active=True,
@@ -160,6 +163,7 @@ def _upsert(session: Session, values: list[dict[str, Any]]) -> Any:
         set_={
             "academic_year": excluded.academic_year,
             "content_hash": excluded.content_hash,
+            "last_day": excluded.last_day,
             "sequence": excluded.sequence,
             "body": excluded.body,
             "active": True,

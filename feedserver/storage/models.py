@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -109,6 +110,7 @@ class EventRow(Base):
     uid: Mapped[str] = mapped_column(String(300), primary_key=True)
     academic_year: Mapped[int]
     content_hash: Mapped[str] = mapped_column(String(64))
+    last_day: Mapped[dt.date] = mapped_column(Date)  # the last day it covers (what is past)
     sequence: Mapped[int] = mapped_column(default=0)
     body: Mapped[dict[str, Any]]
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -102,6 +102,26 @@ def redis_db(redis_url: str) -> Iterator[Any]:
         client.close()
 
 
+@pytest.fixture
+def empty_postgres_url(postgres_url: str) -> Iterator[str]:
+    """Another empty PostgreSQL database, for migrations from an older schema."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(ADMIN_URL)
+    name = f"{make_url(postgres_url).database}_m{uuid.uuid4().hex[:6]}"
+    conninfo = (
+        f"host={admin.host} port={admin.port or 5432} user={admin.username} dbname={admin.database}"
+    )
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @dataclass
 class Server:
     """An app with a fixed clock and an admin key, ready for requests."""

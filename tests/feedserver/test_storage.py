@@ -100,3 +100,55 @@ def test_times_come_back_as_utc_whatever_the_database(any_server: Server):
 
         version = s.scalars(select(PackVersion)).one()
         assert version.created_at == later and version.created_at.utcoffset() == dt.timedelta(0)
+
+
+def _migrated_from_0004(url: str) -> dict[str, object]:
+    """Rows written by revision 0004 (before events kept their last day), upgraded to head."""
+    import json
+
+    from feedserver.storage.db import Database
+
+    db = Database(url)
+    db.upgrade("0004")
+    bodies = {
+        "all-day": {"all_day": True, "start": "2027-02-05", "end": "2027-02-06"},
+        "window": {"all_day": True, "start": "2027-05-10", "end": "2027-05-15"},
+        "timed": {
+            "all_day": False,
+            "start": "2026-10-05T15:45:00+01:00",
+            "end": "2026-10-05T17:00:00+01:00",
+        },
+    }
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO schools (id, name, la_code, profile, profile_hash, created_at,"
+                " updated_at, warnings) VALUES ('s', 'S', '999', '{}', 'x', :t, :t, '{}')"
+            ),
+            {"t": NOW},
+        )
+        for uid, body in bodies.items():
+            conn.execute(
+                text(
+                    "INSERT INTO events (school_id, uid, academic_year, content_hash, sequence,"
+                    " body, active, first_seen, last_modified)"
+                    " VALUES ('s', :uid, 2026, 'h', 0, :body, true, :t, :t)"
+                ),
+                {"uid": uid, "body": json.dumps(body), "t": NOW},
+            )
+    db.upgrade()
+    with db.engine.connect() as conn:
+        found = dict(conn.execute(text("SELECT uid, last_day FROM events")).all())
+    db.dispose()
+    return {uid: str(day)[:10] for uid, day in found.items()}
+
+
+EXPECTED_LAST_DAYS = {"all-day": "2027-02-05", "window": "2027-05-14", "timed": "2026-10-05"}
+
+
+def test_upgrading_stored_events_backfills_their_last_day_on_sqlite(tmp_path):
+    assert _migrated_from_0004(f"sqlite:///{tmp_path / 'old.db'}") == EXPECTED_LAST_DAYS
+
+
+def test_upgrading_stored_events_backfills_their_last_day_on_postgresql(empty_postgres_url):
+    assert _migrated_from_0004(empty_postgres_url) == EXPECTED_LAST_DAYS
