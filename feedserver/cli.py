@@ -152,8 +152,10 @@ def preview(
         sys.stdout.buffer.write(render(events, meta, when))
     else:
         _table(profile.name, year, audience, events)
+    from feedserver.wording import warning_for_author
+
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {warning_for_author(warning)}", err=True)
 
 
 # ------------------------------------------------------------------------ the service

@@ -18,7 +18,7 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.orm import Session
 
 import rules
-from feedserver import termcsv
+from feedserver import termcsv, wording
 from feedserver.clock import today
 from feedserver.pipeline import jobs, refresh
 from feedserver.pipeline.dispatch import enqueue
@@ -27,7 +27,6 @@ from feedserver.storage import events as event_store
 from feedserver.storage import problems as problem_store
 from feedserver.storage.models import School
 from feedserver.storage.subscriptions import AUDIENCES
-from feedserver.web import wording
 from feedserver.web.apidoc import Endpoint, document
 from feedserver.web.context import feed_cache, services
 from rules.audiences import for_audience

@@ -22,11 +22,10 @@ from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus
 from sqlalchemy import select, text, update
 
-from feedserver import catalog, runtime
+from feedserver import catalog, runtime, wording
 from feedserver.pipeline import jobs
 from feedserver.pipeline.dispatch import JobCall, RqDispatcher
 from feedserver.storage.models import EventRow, Feed, Problem, School
-from feedserver.web import wording
 from tests.feedserver.conftest import Server, _server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -511,7 +510,7 @@ def test_the_readiness_check_records_next_years_missing_dates_for_the_admin(serv
         assert "demo-primary" not in {d["id"] for d in problem.details["schools"]}
         words = wording.problem_for_admin(problem)
     assert words.startswith("Next year is not ready:")
-    assert "have no term dates for 2027/28 yet (No Dates Primary" in words
+    assert "1 school has no term dates for 2027/28 yet (No Dates Primary)" in words
 
 
 def test_a_served_app_without_redis_runs_jobs_on_its_own_thread_not_in_the_request(

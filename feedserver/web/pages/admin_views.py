@@ -10,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 import rules
+from feedserver import wording
 from feedserver.storage import audit
 from feedserver.storage import problems as problem_store
 from feedserver.storage.models import School, User
 from feedserver.storage.subscriptions import AUDIENCES
-from feedserver.web import wording
 from feedserver.web.context import services
 from feedserver.web.pages import access
 from feedserver.web.pages.blueprint import bp

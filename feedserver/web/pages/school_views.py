@@ -10,6 +10,7 @@ from flask import abort, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 
 import rules
+from feedserver import wording
 from feedserver.clock import today
 from feedserver.pipeline import jobs, refresh
 from feedserver.pipeline.dispatch import enqueue
@@ -18,7 +19,6 @@ from feedserver.storage import problems as problem_store
 from feedserver.storage import subscriptions
 from feedserver.storage.models import School
 from feedserver.storage.subscriptions import AUDIENCES
-from feedserver.web import wording
 from feedserver.web.context import feed_cache, services
 from feedserver.web.pages import access
 from feedserver.web.pages.blueprint import bp

@@ -8,6 +8,7 @@ to do while the instance admin reads what went wrong. Rule references are shown 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
@@ -86,13 +87,57 @@ def warning_for_school(warning: rules.EvalWarning) -> str:
     )
 
 
+_REFERENCE = {
+    Kind.REFERENCE_MISSING: "which is not in this school's packs",
+    Kind.REFERENCE_NOT_APPLICABLE: "which does not apply to this school",
+    Kind.REFERENCE_SEVERAL_DATES: "which has several dates a year",
+    Kind.REFERENCE_CIRCLE: "which depends on itself in a circle",
+    Kind.REFERENCE_PER_PUPIL: "which is a per-pupil rule",
+    Kind.REFERENCE_NO_DATE: "which has no date this year",
+}
+
+
 def warning_for_author(warning: rules.EvalWarning) -> str:
-    """The same warning for a pack author or the instance admin, with the rule ids."""
-    detail = ", ".join(f"{k}: {v}" for k, v in warning.details)
+    """The warning for a pack author or LA officer: the rules it concerns, by id, and why."""
+    year = academic_year_label(warning.year)
     refs = ", ".join(warning.refs)
-    subject = f" ({warning.subject})" if warning.subject else ""
-    extra = f"; {detail}" if detail else ""
-    return f"{academic_year_label(warning.year)}: {warning.kind.value}{subject} in {refs}{extra}"
+    return f"{year}: {refs}: {_author_reason(warning, year)}"
+
+
+def _author_reason(warning: rules.EvalWarning, year: str) -> str:
+    kind, subject = warning.kind, warning.subject
+    if kind == Kind.TERM_DATES:
+        return f"needs term dates for {academic_year_label(int(subject))}"
+    if kind == Kind.DATE_KEY:
+        return f"needs the school's {key_words(subject)} dates (date key '{subject}')"
+    if kind == Kind.UNPUBLISHED:
+        return f"has no published date for {year} yet"
+    if kind == Kind.OVERRIDE_SEVERAL_DATES:
+        return "has several dates a year, so a school's own single date cannot replace it"
+    if kind in _REFERENCE:
+        return f"depends on '{subject}', {_REFERENCE[kind]}"
+    if kind == Kind.REFERENCE_UNRESOLVED:
+        cause = warning.detail("cause") or ""
+        inner = rules.EvalWarning(
+            Kind(cause), warning.year, warning.detail("cause_subject") or "", ()
+        )
+        return f"depends on '{subject}', which {_author_reason(inner, year)}"
+    if kind == Kind.DATE_OUTSIDE_YEAR:
+        day = fmt_day(warning.detail("date"))
+        return f"works out as {day}, outside {year}; the pack needs correcting"
+    if kind == Kind.END_BEFORE_START:
+        start, end = fmt_day(warning.detail("start")), fmt_day(warning.detail("end"))
+        return f"ends ({end}) before it starts ({start}); the pack needs correcting"
+    return "has a published value that is not a date; the pack needs correcting"
+
+
+def fmt_day(iso: str | None) -> str:
+    """``Fri 18 Dec 2026`` from an ISO date (or the text as given when it is not one)."""
+    try:
+        day = dt.date.fromisoformat(iso or "")
+    except ValueError:
+        return iso or "?"
+    return f"{day:%a} {day.day} {day:%b %Y}"
 
 
 def warning_json(warning: rules.EvalWarning) -> dict[str, Any]:
@@ -123,7 +168,8 @@ def problem_for_admin(problem: Problem) -> str:
     """What the instance admin reads about a problem record."""
     kind = ProblemKind(problem.kind)
     details = problem.details
-    since = f" (since {problem.first_at:%d %b %Y %H:%M} UTC, {problem.attempts} time(s))"
+    times = "once" if problem.attempts == 1 else f"{problem.attempts} times"
+    since = f" (first on {problem.first_at:%d %b %Y at %H:%M} UTC; {times} so far)"
     if kind == ProblemKind.NEXT_YEAR_NOT_READY:
         year = academic_year_label(int(details.get("year", 0)))
         parts = []
@@ -131,13 +177,16 @@ def problem_for_admin(problem: Problem) -> str:
         if schools:
             more = f" and {len(schools) - 5} more" if len(schools) > 5 else ""
             names = ", ".join(schools[:5]) + more
-            parts.append(f"{len(schools)} school(s) have no term dates for {year} yet ({names})")
+            count = "1 school has" if len(schools) == 1 else f"{len(schools)} schools have"
+            parts.append(f"{count} no term dates for {year} yet ({names})")
         unpublished = list(details.get("unpublished", []))
         if unpublished:
-            parts.append(
-                f"{len(unpublished)} national date(s) for {year} are not published yet: "
-                f"{_titles(unpublished, limit=5)}"
+            count = (
+                "1 national date is"
+                if len(unpublished) == 1
+                else f"{len(unpublished)} national dates are"
             )
+            parts.append(f"{count} not published for {year} yet: {_titles(unpublished, limit=5)}")
         return "Next year is not ready: " + "; ".join(parts) + "."
     if kind == ProblemKind.PACK_CONFLICT:
         return (
