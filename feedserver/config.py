@@ -27,6 +27,64 @@ class ConfigError(SencocalInputError):
 
 
 @dataclass(frozen=True)
+class GoogleSettings:
+    """How this server reaches Google Calendar.
+
+    Attributes:
+        client_id, client_secret: this server's OAuth client (Google Cloud console), for
+            schools that connect by consent; without them only service accounts can connect.
+        api_url: the Calendar API's base URL (None: Google's own; tests point at an emulator).
+        batch_url: the batch endpoint (None: Google's own, or ``api_url`` + ``batch/calendar/v3``).
+        auth_uri, token_uri: Google's OAuth endpoints.
+    """
+
+    client_id: str | None = None
+    client_secret: str | None = None
+    api_url: str | None = None
+    batch_url: str | None = None
+    auth_uri: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    token_uri: str = "https://oauth2.googleapis.com/token"
+
+    @property
+    def consent_enabled(self) -> bool:
+        """True when schools can connect by signing in with Google."""
+        return bool(self.client_id and self.client_secret)
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str]) -> GoogleSettings:
+        """Read the ``SENCOCAL_GOOGLE_*`` settings.
+
+        Raises:
+            ConfigError: naming the variable that is wrong.
+        """
+        client_id = env.get("SENCOCAL_GOOGLE_CLIENT_ID") or None
+        client_secret = env.get("SENCOCAL_GOOGLE_CLIENT_SECRET") or None
+        if bool(client_id) != bool(client_secret):
+            missing = "SENCOCAL_GOOGLE_CLIENT_SECRET" if client_id else "SENCOCAL_GOOGLE_CLIENT_ID"
+            raise ConfigError(missing, "set both the OAuth client id and its secret, or neither.")
+        urls: dict[str, str | None] = {}
+        for name, field_name in (
+            ("SENCOCAL_GOOGLE_API_URL", "api_url"),
+            ("SENCOCAL_GOOGLE_BATCH_URL", "batch_url"),
+            ("SENCOCAL_GOOGLE_AUTH_URI", "auth_uri"),
+            ("SENCOCAL_GOOGLE_TOKEN_URI", "token_uri"),
+        ):
+            value = env.get(name) or None
+            if value is not None and urlsplit(value).scheme not in {"http", "https"}:
+                raise ConfigError(name, f"'{value}' is not an http(s) address.")
+            urls[field_name] = value
+        defaults = cls()
+        return cls(
+            client_id=client_id,
+            client_secret=client_secret,
+            api_url=urls["api_url"],
+            batch_url=urls["batch_url"],
+            auth_uri=urls["auth_uri"] or defaults.auth_uri,
+            token_uri=urls["token_uri"] or defaults.token_uri,
+        )
+
+
+@dataclass(frozen=True)
 class Config:
     """Validated settings for one feed-server process.
 
@@ -41,6 +99,7 @@ class Config:
         feed_cache_bytes: the most feed bytes one worker keeps (least recently used go first).
         max_body_bytes: the largest request body accepted.
         production: refuse development shortcuts (plain http, generated keys).
+        google: how to reach Google Calendar for the push sync.
     """
 
     database_url: str
@@ -52,6 +111,7 @@ class Config:
     feed_cache_bytes: int = 16_000_000
     max_body_bytes: int = 2_000_000
     production: bool = False
+    google: GoogleSettings = GoogleSettings()
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str], instance_path: Path | str = "instance") -> Config:
@@ -111,6 +171,7 @@ class Config:
             feed_cache_bytes=int(cache_mb * 1_000_000),
             max_body_bytes=max_body,
             production=production,
+            google=GoogleSettings.from_mapping(env),
         )
 
     def with_changes(self, **changes: object) -> Config:

@@ -2,115 +2,28 @@
 
 Each runs the same way on an rq worker and in-process (see ``dispatch.py``) and finds its
 services with :func:`feedserver.runtime.current`. Each school is one transaction: a failure is
-recorded for that school and every other school's work stands.
-
-Failures, by type (``feedserver/errors.py``): a transient one (the database is down, a remote
-said Retry-After) is tried again after its ``retry_after``, up to :data:`MAX_ATTEMPTS`; a
-permanent one is stored as a problem record (``storage/problems.py``) that the pages put in
-words, and cleared when the job next succeeds; anything else is a bug: recorded as
-"unexpected", and raised so rq keeps the job in its failed registry with the traceback.
+recorded for that school and every other school's work stands. How failures are retried or
+recorded is declared with :func:`feedserver.pipeline.jobbase.job`; the push sync's jobs are in
+``push.py``.
 """
 
 from __future__ import annotations
 
-import functools
-import logging
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-import pydantic
 from sqlalchemy import select
 
 import rules
-from feedserver import errors, runtime
+from feedserver import runtime
 from feedserver.clock import today
-from feedserver.pipeline import refresh
-from feedserver.pipeline.dispatch import GaveUp, JobCall, enqueue_many
-from feedserver.storage import packstore, problems
+from feedserver.pipeline import push, refresh
+from feedserver.pipeline.dispatch import enqueue_many
+from feedserver.pipeline.jobbase import BACKOFF, MAX_ATTEMPTS, job
+from feedserver.storage import connections, packstore, problems
 from feedserver.storage.models import PackVersion, School
 from feedserver.storage.problems import ProblemKind
 
-log = logging.getLogger("feedserver.jobs")
-
-MAX_ATTEMPTS = 5
-BACKOFF = (5.0, 30.0, 120.0, 600.0, 1800.0)  # seconds, when a failure gives no Retry-After
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def job(queue: str, *, timeout: int = 600, per_school: bool = False) -> Callable[[F], F]:
-    """Declare a job: the rq queue it runs on and its time limit, with the failure handling.
-
-    ``per_school`` jobs take a school id first; their failures are recorded for that school.
-
-    The decorated function is called as ``func(*ids, reason=..., attempt=...)``; it raises
-    :class:`errors.TransientFailure` or :class:`errors.PermanentFailure` (or lets a database
-    error through) and the wrapper turns that into a retry or a stored record.
-    """
-
-    def wrap(func: F) -> F:
-        @functools.wraps(func)
-        def run(*ids: Any, reason: str, attempt: int = 0) -> Any:
-            call = JobCall(run, tuple(ids), reason, attempt)
-            school_id = str(ids[0]) if per_school and ids else None
-            try:
-                return func(*ids, reason=reason)
-            except Exception as exc:  # noqa: BLE001 - sorted by type just below
-                return _failed(call, school_id, exc)
-
-        run.queue = queue  # type: ignore[attr-defined]
-        run.timeout = timeout  # type: ignore[attr-defined]
-        return run  # type: ignore[return-value]
-
-    return wrap
-
-
-def _failed(call: JobCall, school_id: str | None, exc: Exception) -> Any:
-    """Retry, record or re-raise one failure of ``call`` (see the module docstring)."""
-    svc = runtime.current()
-    transient = (
-        exc
-        if isinstance(exc, errors.TransientFailure | errors.DatabaseUnavailable)
-        else errors.from_database(exc)
-    )
-    if isinstance(transient, errors.DatabaseNotReady):
-        transient = None  # retrying will not create the tables
-    if transient is not None:
-        wait = getattr(transient, "retry_after", BACKOFF[min(call.attempt, len(BACKOFF) - 1)])
-        log.warning("job %s: %s; trying again in %.0f s", call.key, transient, wait)
-        try:
-            if call.attempt + 1 >= MAX_ATTEMPTS:
-                raise GaveUp(call.retried())
-            svc.jobs.later(call.retried(), wait)
-            return None
-        except GaveUp:
-            _record(call, school_id, ProblemKind.GAVE_UP, attempts=call.attempt + 1)
-            return None
-    if isinstance(exc, errors.PermanentFailure):
-        _record(call, school_id, exc.kind, **exc.details)
-        return None
-    if isinstance(exc, rules.PackConflict):
-        _record(call, school_id, ProblemKind.PACK_CONFLICT, slug=exc.slug)
-        return None
-    if isinstance(exc, pydantic.ValidationError):
-        found = [{"field": ".".join(map(str, e["loc"])), "type": e["type"]} for e in exc.errors()]
-        _record(call, school_id, ProblemKind.PROFILE_INVALID, problems=found)
-        return None
-    _record(call, school_id, ProblemKind.UNEXPECTED, error=type(exc).__name__)
-    raise exc
-
-
-def _record(call: JobCall, school_id: str | None, kind: ProblemKind, **details: Any) -> None:
-    svc = runtime.current()
-    try:
-        with svc.db.session() as session:
-            if school_id is not None and session.get(School, school_id) is None:
-                return  # the school is gone: nothing to report about it
-            problems.record(
-                session, svc.clock.now(), call.name, kind, school_id=school_id, **details
-            )
-    except Exception:  # the database may be what failed; the log still has it
-        log.exception("job %s: could not record %s", call.key, kind.value)
+__all__ = ["BACKOFF", "MAX_ATTEMPTS", "evaluate_school", "fan_out_pack", "refresh_stale"]
 
 
 @job("evaluate", timeout=300, per_school=True)
@@ -129,6 +42,8 @@ def evaluate_school(school_id: str, *, reason: str) -> dict[str, Any]:
         except refresh.SchoolGone:
             return {"school": school_id, "gone": True}
         problems.clear(session, "evaluate_school", school_id)
+        if not result.diff.empty:  # the school's pushed calendars catch up after the commit
+            enqueue_many(push.sync_connection, connections.active_ids(session, school_id), "events")
     diff = result.diff
     return {
         "school": school_id,
@@ -155,12 +70,18 @@ def fan_out_pack(version_id: int, *, reason: str) -> dict[str, Any]:
 
 @job("fanout")
 def refresh_stale(*, reason: str) -> dict[str, Any]:
-    """Queue an evaluation of every school whose inputs or window changed (nightly; 1 Sept)."""
+    """Queue an evaluation of every school whose inputs or window changed (nightly; 1 Sept).
+
+    Every active pushed calendar is synced too (after the evaluations, on its own queue), so a
+    sync that gave up on a long outage catches up within a day.
+    """
     svc = runtime.current()
     with svc.db.session() as session:
         stale = refresh.stale_school_ids(session, today(svc.clock))
         enqueue_many(evaluate_school, stale, reason=reason)
-    return {"schools": len(stale)}
+        pushed = connections.active_ids(session)
+        enqueue_many(push.sync_connection, pushed, reason=reason)
+    return {"schools": len(stale), "calendars": len(pushed)}
 
 
 @job("fanout")

@@ -238,3 +238,51 @@ class Problem(Base):
     attempts: Mapped[int] = mapped_column(default=1)
     first_at: Mapped[dt.datetime]
     last_at: Mapped[dt.datetime]
+
+
+class Connection(Base):
+    """A school's remote calendar (Google or Microsoft 365) that one audience is pushed into.
+
+    ``tag`` is written into every event we push, so the remote's own copy tells which events are
+    ours whatever happens to the ledger. Credentials are kept sealed (``secretbox``), never in
+    clear and never logged.
+    """
+
+    __tablename__ = "connections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(20))  # "google" | "microsoft"
+    audience: Mapped[str] = mapped_column(String(20))
+    tag: Mapped[str] = mapped_column(String(40), unique=True)
+    auth_kind: Mapped[str] = mapped_column(String(20))  # "service_account" | "oauth" | ...
+    account: Mapped[str] = mapped_column(String(200))  # the user (or mailbox) acted as
+    calendar_id: Mapped[str | None] = mapped_column(String(1100), default=None)
+    calendar_name: Mapped[str] = mapped_column(String(200), default="")
+    dedicated: Mapped[bool] = mapped_column(Boolean, default=False)
+    share_with: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"addresses": [...]}
+    secret: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    state: Mapped[str] = mapped_column(String(20), default="active")
+    stop_reason: Mapped[str | None] = mapped_column(String(40), default=None)
+    waiting: Mapped[dict[str, Any]] = mapped_column(default=dict)  # a transient failure
+    last_sync_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    last_result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class LedgerRow(Base):
+    """What we last wrote for one event of one connection (the remote stays the truth)."""
+
+    __tablename__ = "sync_ledger"
+
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    identity: Mapped[str] = mapped_column(String(300), default="")
+    remote_id: Mapped[str] = mapped_column(String(1100))
+    content_hash: Mapped[str] = mapped_column(String(40))
+    last_day: Mapped[dt.date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(20))
+    synced_at: Mapped[dt.datetime]

@@ -477,7 +477,7 @@ def test_the_nightly_refresh_queues_only_schools_with_work_to_do(queued: Server)
             update(School).where(School.id == "demo-secondary").values(evaluated_fingerprint="old")
         )
     with runtime.using(queued.services):
-        assert jobs.refresh_stale(reason="nightly") == {"schools": 1}
+        assert jobs.refresh_stale(reason="nightly") == {"schools": 1, "calendars": 0}
     assert waiting(queued, "evaluate") == ["evaluate_school__demo-secondary__nightly"]
 
 
@@ -487,7 +487,7 @@ def test_the_rollover_moves_every_school_to_the_new_window(server: Server):
     path = server.new_feed("demo-primary", "senco")
     server.clock.at = dt.datetime(2027, 9, 1, 0, 5, tzinfo=dt.UTC)
     with runtime.using(server.services):
-        assert jobs.refresh_stale(reason="rollover") == {"schools": 1}
+        assert jobs.refresh_stale(reason="rollover") == {"schools": 1, "calendars": 0}
     with server.services.db.session() as s:
         feed = s.scalars(select(Feed)).one()
         assert feed.window_start == 2027
