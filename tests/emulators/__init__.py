@@ -2,5 +2,6 @@
 
 from tests.emulators.faults import Fault, Faults
 from tests.emulators.google_calendar import GoogleCalendarEmulator
+from tests.emulators.graph import GraphEmulator
 
-__all__ = ["Fault", "Faults", "GoogleCalendarEmulator"]
+__all__ = ["Fault", "Faults", "GoogleCalendarEmulator", "GraphEmulator"]

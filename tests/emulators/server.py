@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 import threading
 import time
@@ -38,6 +39,8 @@ class Request:
     body: bytes = b""
     in_batch: bool = False
     raw_path: str = ""
+    extras: dict[str, Any] = field(default_factory=dict)
+    """Per-request notes an emulator keeps between ``enter`` and ``leave``."""
 
     @classmethod
     def parse(
@@ -302,6 +305,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def setup(self) -> None:
+        # One write per answer and no Nagle delay: otherwise keep-alive clients wait ~40 ms
+        # for a delayed ACK on every request.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         context = self.server.ssl_context
         if context is not None:
             self.request.settimeout(10)
@@ -344,8 +350,10 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in answer.headers:
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(answer.body)))
-        self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(answer.body)
+            self._headers_buffer.append(b"\r\n" + answer.body)  # headers and body in one write
+            self.flush_headers()
+        else:
+            self.end_headers()
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
