@@ -5,10 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import email.parser
 import email.policy
-import json
 import secrets
 import zoneinfo
-from collections.abc import Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
 
@@ -208,14 +206,3 @@ def batch_response(answers: list[tuple[str, Response]]) -> Response:
     return Response(
         200, b"".join(chunks), [("Content-Type", f"multipart/mixed; boundary={boundary}")]
     )
-
-
-def iter_json_object(value: object) -> Iterator[tuple[str, object]]:
-    """The items of a JSON object, or nothing for anything else."""
-    if isinstance(value, dict):
-        yield from value.items()
-
-
-def dumps(obj: object) -> bytes:
-    """Compact JSON bytes."""
-    return json.dumps(obj).encode("utf-8")

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import ssl
 import tempfile
 import threading
 import urllib.parse
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +24,12 @@ import trustme
 
 from tests.emulators import graph_store as store
 from tests.emulators.faults import Fault
+from tests.emulators.graph_batch import MAX_BATCH, GraphBatch
+from tests.emulators.graph_events import GraphResources, Group, Target
 from tests.emulators.graph_identity import App, GraphIdentity, Token, User
-from tests.emulators.graph_store import Calendar, GraphError, Mailbox, invalid, not_found
+from tests.emulators.graph_store import Calendar, GraphError, Mailbox, not_found
 from tests.emulators.server import EmulatorServer, Request, Response
 
-MAX_BATCH = 20
 FAULT_CODES = {
     429: "TooManyRequests",
     503: "ServiceUnavailable",
@@ -40,7 +39,6 @@ FAULT_CODES = {
 }
 DENIED = "Access is denied. Check credentials and try again."
 KINDS = {"POST": "insert", "PATCH": "patch", "DELETE": "delete", "GET": "get", "PUT": "update"}
-PREFER_ZONE = re.compile(r'outlook\.timezone="([^"]+)"', re.IGNORECASE)
 
 _CA_LOCK = threading.Lock()
 _CA: tuple[trustme.CA, trustme.LeafCert, Path] | None = None
@@ -59,26 +57,7 @@ def _certificates() -> tuple[trustme.CA, trustme.LeafCert, Path]:
         return _CA
 
 
-@dataclass
-class Group:
-    tenant: str
-    id: str
-    members: set[str]
-    mailbox: Mailbox
-
-
-@dataclass
-class Target:
-    """What a Graph path names: a mailbox, maybe a calendar, maybe an event, and the collection."""
-
-    mailbox: Mailbox
-    owner: User | Group
-    collection: str  # "calendar", "calendars", "events"
-    calendar: Calendar | None = None
-    event_id: str | None = None
-
-
-class GraphEmulator(EmulatorServer):
+class GraphEmulator(GraphResources, GraphBatch, EmulatorServer):
     """Graph's calendar API and the identity platform's endpoints on ``base_url`` (HTTPS).
 
     Attributes:
@@ -231,12 +210,6 @@ class GraphEmulator(EmulatorServer):
     def _present_all(event: dict[str, Any]) -> dict[str, Any]:
         out = store.present(event, None, [p["id"] for p in event.get("_props", [])], "UTC")
         return out
-
-    @staticmethod
-    def _touch(event: dict[str, Any]) -> None:
-        event["changeKey"] = store.change_key()
-        event["@odata.etag"] = f'W/"{event["changeKey"]}"'
-        event["lastModifiedDateTime"] = store.now_text()
 
     # --- HTTP: classification, concurrency, faults -----------------------------------------
 
@@ -481,212 +454,6 @@ class GraphEmulator(EmulatorServer):
             return self._patch(req, target, found_in, event)
         raise GraphError(405, "BadRequest", "The HTTP method is not allowed for this resource.")
 
-    def _present(self, req: Request, event: dict[str, Any]) -> dict[str, Any]:
-        prefer = PREFER_ZONE.search(req.header("prefer") or "")
-        return store.present(
-            event,
-            req.arg("$select"),
-            store.expanded_ids(req.arg("$expand")),
-            prefer.group(1) if prefer else "UTC",
-        )
-
-    # --- calendars -------------------------------------------------------------------------
-
-    def _calendar_op(self, req: Request, target: Target) -> Response:
-        box = target.mailbox
-        if target.collection == "calendar" or target.calendar is not None:
-            calendar = target.calendar or box.default
-            if req.method == "GET":
-                return Response.json(200, calendar.resource(box.address))
-            if req.method == "DELETE" and target.collection == "calendars":
-                if calendar.is_default:
-                    raise invalid(
-                        "The default calendar cannot be deleted.", "ErrorCannotDeleteObject"
-                    )
-                del box.calendars[calendar.id]
-                self.stats.write()
-                return Response(204)
-        elif req.method == "GET":
-            return Response.json(
-                200,
-                {
-                    "@odata.context": f"{self.graph_url}/$metadata#calendars",
-                    "value": [c.resource(box.address) for c in box.calendars.values()],
-                },
-            )
-        elif req.method == "POST":
-            body = _body(req)
-            name = body.get("name")
-            if not isinstance(name, str) or not name.strip():
-                raise invalid("The calendar name is required.", "ErrorInvalidRequest")
-            if any(c.name.lower() == name.lower() for c in box.calendars.values()):
-                raise GraphError(
-                    409, "ErrorFolderExists", "A folder with the specified name already exists."
-                )
-            calendar = Calendar(store.graph_id(), name, box.address)
-            box.calendars[calendar.id] = calendar
-            self.stats.write()
-            return Response.json(201, calendar.resource(box.address))
-        raise GraphError(405, "BadRequest", "The HTTP method is not allowed for this resource.")
-
-    # --- events ----------------------------------------------------------------------------
-
-    def _insert(self, req: Request, target: Target, calendar: Calendar) -> Response:
-        body = _body(req)
-        box = target.mailbox
-        tx = body.get("transactionId")
-        if tx is not None:
-            if not isinstance(tx, str) or not tx:
-                raise invalid("transactionId must be a non-empty string.", "BadRequest")
-            existing_id = box.transactions.get(tx)
-            if existing_id is not None:
-                for cal in box.calendars.values():
-                    if existing_id in cal.events:
-                        return Response.json(201, self._present(req, cal.events[existing_id]))
-        fields = {k: copy.deepcopy(body[k]) for k in store.WRITABLE if k in body}
-        props = store.check_properties(body.get("singleValueExtendedProperties", []))
-        now = store.now_text()
-        event_id = store.graph_id()
-        address = box.address
-        event: dict[str, Any] = {
-            "@odata.etag": "",
-            "id": event_id,
-            "createdDateTime": now,
-            "lastModifiedDateTime": now,
-            "changeKey": "",
-            "categories": [],
-            "originalStartTimeZone": (fields.get("start") or {}).get("timeZone", "UTC"),
-            "originalEndTimeZone": (fields.get("end") or {}).get("timeZone", "UTC"),
-            "iCalUId": "040000008200E00074C5B7101A82E00800000000"
-            + store.change_key().encode().hex()[:48].upper(),
-            "reminderMinutesBeforeStart": 15,
-            "isReminderOn": True,
-            "hasAttachments": False,
-            "subject": "",
-            "importance": "normal",
-            "sensitivity": "normal",
-            "isAllDay": False,
-            "isCancelled": False,
-            "isOrganizer": True,
-            "responseRequested": True,
-            "showAs": "busy",
-            "type": "singleInstance",
-            "webLink": f"https://outlook.office365.com/owa/?itemid={urllib.parse.quote(event_id)}&exvsurl=1&path=/calendar/item",
-            "isOnlineMeeting": False,
-            "body": {"contentType": "text", "content": ""},
-            "location": {"displayName": "", "locationType": "default", "uniqueIdType": "unknown"},
-            "attendees": [],
-            "organizer": {"emailAddress": {"name": address.partition("@")[0], "address": address}},
-            **fields,
-            "_props": props,
-        }
-        if tx is not None:
-            event["transactionId"] = tx
-        _normalise(event)
-        store.validate(event)
-        self._touch(event)
-        calendar.events[event_id] = event
-        if tx is not None:
-            box.transactions[tx] = event_id
-        self.stats.write()
-        return Response.json(201, self._present(req, event))
-
-    def _patch(
-        self, req: Request, target: Target, calendar: Calendar, event: dict[str, Any]
-    ) -> Response:
-        body = _body(req)
-        if "transactionId" in body and body["transactionId"] != event.get("transactionId"):
-            raise invalid("The transactionId of an event cannot be changed.", "ErrorInvalidRequest")
-        changed = copy.deepcopy(event)
-        changed.update({k: copy.deepcopy(body[k]) for k in store.WRITABLE if k in body})
-        if "singleValueExtendedProperties" in body:
-            new = store.check_properties(body["singleValueExtendedProperties"])
-            changed["_props"] = store.merge_properties(changed.get("_props", []), new)
-        _normalise(changed)
-        store.validate(changed)
-        self._touch(changed)
-        calendar.events[event["id"]] = changed
-        self.stats.write()
-        return Response.json(200, self._present(req, changed))
-
-    def _list(self, req: Request, target: Target, calendar: Calendar) -> Response:
-        try:
-            top = int(req.arg("$top") or 10)
-            skip = int(req.arg("$skip") or 0)
-        except ValueError:
-            raise GraphError(400, "BadRequest", "Invalid $top or $skip value.") from None
-        if top < 1 or skip < 0:
-            raise GraphError(400, "BadRequest", "Invalid $top or $skip value.")
-        top = min(top, 1000)
-        found = [e for e in calendar.events.values() if store.matches_filter(e, req.arg("$filter"))]
-        page = found[skip : skip + top]
-        body: dict[str, Any] = {
-            "@odata.context": f"{self.graph_url}/$metadata#users('{target.mailbox.address}')/events",
-            "value": [self._present(req, e) for e in page],
-        }
-        if skip + top < len(found):
-            query = {k: v[0] for k, v in req.query.items() if k not in {"$skip", "$top"}}
-            query |= {"$top": str(top), "$skip": str(skip + top)}
-            path = req.raw_path if req.raw_path.startswith("/v1.0") else "/v1.0" + req.raw_path
-            body["@odata.nextLink"] = (
-                self.base_url.rstrip("/")
-                + path
-                + "?"
-                + urllib.parse.urlencode(query, quote_via=urllib.parse.quote)
-            )
-        return Response.json(200, body)
-
-    # --- $batch ----------------------------------------------------------------------------
-
-    def _batch(self, outer: Request) -> Response:
-        try:
-            items = _batch_items(outer)
-        except GraphError as error:
-            return error.response()
-        answers: list[dict[str, Any]] = []
-        statuses: dict[str, int] = {}
-        for item in items:
-            item_id = str(item["id"])
-            failed = [d for d in item.get("dependsOn", []) if statuses.get(str(d), 200) >= 400]
-            if failed:
-                answer = GraphError(
-                    424,
-                    "FailedDependency",
-                    "The request failed because it depends on a request that failed.",
-                ).response()
-            else:
-                answer = self._part(outer, item)
-            statuses[item_id] = answer.status
-            entry: dict[str, Any] = {
-                "id": item_id,
-                "status": answer.status,
-                "headers": {k: v for k, v in answer.headers},
-            }
-            if answer.body:
-                entry["body"] = json.loads(answer.body)
-            answers.append(entry)
-        return Response.json(200, {"responses": answers})
-
-    def _part(self, outer: Request, item: dict[str, Any]) -> Response:
-        headers = {str(k): str(v) for k, v in (item.get("headers") or {}).items()}
-        body = item.get("body")
-        if body is not None and not any(k.lower() == "content-type" for k in headers):
-            return GraphError(
-                400, "BadRequest", "Content-Type header must be specified for requests with a body."
-            ).response()
-        for name in ("authorization", "prefer"):
-            if outer.header(name) and not any(k.lower() == name for k in headers):
-                headers[name] = outer.headers[name]
-        url = str(item["url"])
-        target = url if url.startswith("/") else "/" + url
-        raw = json.dumps(body).encode() if body is not None else b""
-        sub = Request.parse(str(item["method"]), "/v1.0" + target, headers, raw, in_batch=True)
-        kind = self.classify(sub)
-        self.stats.part(kind)
-        if kind in {"batch", "token", "other"}:
-            return GraphError(400, "BadRequest", "Invalid request URL in batch.").response()
-        return self._api(sub)
-
 
 def _segments_of(path: str) -> list[str]:
     path = urllib.parse.urlsplit(path).path
@@ -695,61 +462,3 @@ def _segments_of(path: str) -> list[str]:
 
 def _segments(req: Request) -> list[str]:
     return [urllib.parse.unquote(s) for s in req.raw_path.split("/") if s]
-
-
-def _body(req: Request) -> dict[str, Any]:
-    try:
-        body = req.json()
-    except ValueError:
-        raise GraphError(400, "BadRequest", "Unable to read JSON request payload.") from None
-    if not isinstance(body, dict):
-        raise GraphError(400, "BadRequest", "Unable to read JSON request payload.")
-    return body
-
-
-def _normalise(event: dict[str, Any]) -> None:
-    location = event.get("location")
-    if isinstance(location, dict):
-        event["location"] = {"locationType": "default", "uniqueIdType": "unknown", **location}
-        event["locations"] = [event["location"]] if location.get("displayName") else []
-    body = event.get("body")
-    if isinstance(body, dict):
-        text = re.sub(r"<[^>]+>", "", str(body.get("content", "")))
-        event["bodyPreview"] = " ".join(text.split())[:255]
-
-
-def _batch_items(outer: Request) -> list[dict[str, Any]]:
-    try:
-        payload = outer.json()
-    except ValueError:
-        raise GraphError(400, "BadRequest", "Invalid batch payload format.") from None
-    items = payload.get("requests") if isinstance(payload, dict) else None
-    if not isinstance(items, list) or not items:
-        raise GraphError(400, "BadRequest", "Invalid batch payload format.")
-    if len(items) > MAX_BATCH:
-        raise GraphError(
-            400,
-            "BadRequest",
-            f"The number of requests in the batch exceeds the maximum of {MAX_BATCH}.",
-        )
-    seen: set[str] = set()
-    for item in items:
-        if not isinstance(item, dict) or not {"id", "method", "url"} <= set(item):
-            raise GraphError(
-                400,
-                "BadRequest",
-                "Invalid batch payload format: each request needs id, method and url.",
-            )
-        if str(item["id"]) in seen:
-            raise GraphError(
-                400, "BadRequest", f"Batch request ids must be unique: '{item['id']}'."
-            )
-        for dep in item.get("dependsOn", []):
-            if str(dep) not in seen:
-                raise GraphError(
-                    400,
-                    "BadRequest",
-                    f"Request '{item['id']}' depends on '{dep}', which is not an earlier request in the batch.",
-                )
-        seen.add(str(item["id"]))
-    return items
