@@ -12,6 +12,7 @@ Point the real google-api-python-client at it::
 from __future__ import annotations
 
 import copy
+import json
 import urllib.parse
 from typing import Any
 
@@ -31,6 +32,8 @@ from tests.emulators.google_wire import (
     fault_error,
     not_found,
     parse_batch,
+    parse_fields,
+    select_fields,
 )
 from tests.emulators.server import EmulatorServer, Request, Response
 
@@ -304,9 +307,21 @@ class GoogleCalendarEmulator(GoogleOperations, EmulatorServer):
             except ApiError as error:
                 return error.response()
 
+        def partial() -> Response:
+            answer = run()
+            selection = req.arg("fields")
+            if selection and answer.status == 200 and answer.body:
+                try:
+                    tree = parse_fields(selection)
+                except ApiError as error:
+                    return error.response()
+                kept = [h for h in answer.headers if h[0].lower() != "content-type"]
+                return Response.json(200, select_fields(json.loads(answer.body), tree), kept)
+            return answer
+
         if write:
-            return self.write(lambda fault: fault_error(fault).response(), run)
-        return run()
+            return self.write(lambda fault: fault_error(fault).response(), partial)
+        return partial()
 
     def _dispatch(self, req: Request, kind: str, token: AccessToken) -> Response:
         segs = _api_segments(req) or []

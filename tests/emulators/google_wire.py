@@ -206,3 +206,66 @@ def batch_response(answers: list[tuple[str, Response]]) -> Response:
     return Response(
         200, b"".join(chunks), [("Content-Type", f"multipart/mixed; boundary={boundary}")]
     )
+
+
+# --- partial responses (the ``fields`` parameter) ---------------------------------------------
+
+FieldTree = dict[str, "FieldTree | None"]
+
+
+def parse_fields(text: str) -> FieldTree:
+    """Google's ``fields`` selector: ``a,b/c,items(id,start/date)`` as a tree (None: all of it).
+
+    Raises:
+        ApiError: 400 ``invalidParameter`` for unbalanced or empty selections.
+    """
+    tree, rest = _parse_list(text.replace(" ", ""), 0)
+    if rest != len(text.replace(" ", "")) or not tree:
+        raise ApiError(
+            400, "invalidParameter", "Invalid field selection " + text, location="fields"
+        )
+    return tree
+
+
+def _parse_list(text: str, at: int) -> tuple[FieldTree, int]:
+    tree: FieldTree = {}
+    while at < len(text) and text[at] != ")":
+        name_end = at
+        while name_end < len(text) and text[name_end] not in ",()":
+            name_end += 1
+        path = text[at:name_end].split("/")
+        if not all(path):
+            raise ApiError(
+                400, "invalidParameter", "Invalid field selection " + text, location="fields"
+            )
+        sub: FieldTree | None = None
+        at = name_end
+        if at < len(text) and text[at] == "(":
+            sub, at = _parse_list(text, at + 1)
+            if at >= len(text) or text[at] != ")":
+                raise ApiError(
+                    400, "invalidParameter", "Invalid field selection " + text, location="fields"
+                )
+            at += 1
+        node = tree
+        for part in path[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = {}
+                node[part] = child
+            node = child
+        node[path[-1]] = sub
+        if at < len(text) and text[at] == ",":
+            at += 1
+    return tree, at
+
+
+def select_fields(value: object, tree: FieldTree | None) -> object:
+    """Keep only the selected fields of a JSON value (arrays: of each element)."""
+    if tree is None or "*" in tree:
+        return value
+    if isinstance(value, list):
+        return [select_fields(item, tree) for item in value]
+    if isinstance(value, dict):
+        return {k: select_fields(value[k], sub) for k, sub in tree.items() if k in value}
+    return value

@@ -603,6 +603,35 @@ def test_list_pages_through_everything_with_max_results_and_page_token(emu, cal)
     assert len(cal.events().list(calendarId="primary", maxResults=5000).execute()["items"]) == 23
 
 
+def test_fields_selects_a_partial_response_as_google_does(cal):
+    cal.events().insert(calendarId="primary", body=event("abcde00040")).execute()
+    listed = (
+        cal.events()
+        .list(
+            calendarId="primary",
+            fields="items(id,status,start,extendedProperties/private),nextPageToken",
+        )
+        .execute()
+    )
+    assert listed == {
+        "items": [
+            {
+                "id": "abcde00040",
+                "status": "confirmed",
+                "start": {"date": "2026-10-01"},
+                "extendedProperties": {"private": {"sencocal": "1"}},
+            }
+        ]
+    }
+    assert cal.events().get(
+        calendarId="primary", eventId="abcde00040", fields="id,end/date"
+    ).execute() == {"id": "abcde00040", "end": {"date": "2026-10-02"}}
+    assert cal.calendars().get(calendarId="primary", fields="id").execute() == {"id": SENCO}
+    assert status_of(
+        cal.events().get(calendarId="primary", eventId="abcde00040", fields="items(id")
+    ) == (400, "invalidParameter")
+
+
 # --- batch -----------------------------------------------------------------------------------
 
 
