@@ -72,3 +72,6 @@ class Remote(Protocol):
                 (a timeout, a dropped connection): the engine reads the calendar again.
             PermanentRemoteError: as for :meth:`open`.
         """
+
+    def close(self) -> None:
+        """Release its connections (the engine calls it when a sync ends, however it ends)."""

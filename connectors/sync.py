@@ -115,8 +115,23 @@ def sync(
         TransientRemoteError: not finished; try again after its ``retry_after``.
         PermanentRemoteError: a person must act (consent withdrawn, calendar deleted).
     """
-    backoff = backoff or Backoff()
-    items = list(desired)
+    try:
+        return _sync(remote, list(desired), ledger, today, max_rounds, max_wait,
+                     backoff or Backoff(), sleep)  # fmt: skip
+    finally:
+        remote.close()
+
+
+def _sync(
+    remote: Remote,
+    items: list[PushEvent],
+    ledger: Ledger,
+    today: dt.date,
+    max_rounds: int,
+    max_wait: float,
+    backoff: Backoff,
+    sleep: Callable[[float], None],
+) -> SyncReport:
     by_key = {i.key: i for i in items}
     report = SyncReport()
     remote.open()
@@ -136,10 +151,12 @@ def sync(
         delay = backoff.delay(attempt, wait)
         if delay > max_wait:
             raise TransientRemoteError("the calendar asked us to wait", retry_after=delay)
+        if attempt + 1 == max_rounds:
+            break  # no round left to wait for: the job is queued again instead
         log.info("sync round %d incomplete; reading the calendar again in %.1f s", attempt, delay)
         sleep(delay)
     raise TransientRemoteError(
-        f"not finished after {max_rounds} rounds", retry_after=backoff.delay(max_rounds, None)
+        f"not finished after {max_rounds} rounds", retry_after=backoff.delay(max_rounds, wait)
     )
 
 
@@ -162,23 +179,40 @@ def remove_all(
     """
     backoff = backoff or Backoff()
     report = SyncReport()
-    remote.open()
-    for attempt in range(max_rounds):
-        live = [e for e in remote.list_ours() if e.live]
-        if not live:
-            ledger.store((), tuple(ledger.entries()))
-            return report.deleted
-        writes: list[Write] = [Delete(e) for e in live]
-        again, wait = _write_all(remote, writes, ledger, report, set(), {})
-        if not again:
-            continue  # read once more: only an empty listing ends it
+    try:
+        remote.open()
+        for attempt in range(max_rounds):
+            if _remove_round(remote, ledger, report, attempt, max_wait, backoff, sleep):
+                return report.deleted
+    finally:
+        remote.close()
+    raise TransientRemoteError(
+        f"not finished after {max_rounds} rounds", retry_after=backoff.delay(max_rounds, None)
+    )
+
+
+def _remove_round(
+    remote: Remote,
+    ledger: Ledger,
+    report: SyncReport,
+    attempt: int,
+    max_wait: float,
+    backoff: Backoff,
+    sleep: Callable[[float], None],
+) -> bool:
+    """One round of removal; True once the calendar holds nothing of ours."""
+    live = [e for e in remote.list_ours() if e.live]
+    if not live:
+        ledger.store((), tuple(ledger.entries()))
+        return True
+    writes: list[Write] = [Delete(e) for e in live]
+    again, wait = _write_all(remote, writes, ledger, report, set(), {})
+    if again:
         delay = backoff.delay(attempt, wait)
         if delay > max_wait:
             raise TransientRemoteError("the calendar asked us to wait", retry_after=delay)
         sleep(delay)
-    raise TransientRemoteError(
-        f"not finished after {max_rounds} rounds", retry_after=backoff.delay(max_rounds, None)
-    )
+    return False  # read once more: only an empty listing ends it
 
 
 def _write_all(

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import rules
 from feedserver import catalog
@@ -220,3 +221,78 @@ def problem_json(problem: Problem) -> dict[str, Any]:
         "last_at": problem.last_at.isoformat(),
         "message": problem_for_admin(problem),
     }
+
+
+# -- pushed calendars ----------------------------------------------------------------------
+
+PROVIDER_NAMES = {"google": "Google Calendar", "microsoft": "Microsoft 365"}
+LONDON = ZoneInfo("Europe/London")
+
+_STOPPED = {
+    "grant_revoked": (
+        "{provider} no longer accepts this connection: the access was withdrawn, or the key "
+        "was deleted. Connect the calendar again to start updating it."
+    ),
+    "no_access": (
+        "The account cannot change this calendar. Give it permission to make changes to "
+        "events, or connect another calendar."
+    ),
+    "calendar_gone": (
+        "The calendar was deleted in {provider}. Disconnect it here, then connect again to "
+        "make a new one."
+    ),
+    "rejected": (
+        "{provider} refused what sencocal sent. This is a fault in sencocal, not in your "
+        "settings: please tell whoever runs sencocal."
+    ),
+    "not_configured": (
+        "This sencocal server is not set up for this kind of connection any more. Ask whoever "
+        "runs it."
+    ),
+}
+
+
+def connection_status(
+    provider: str,
+    state: str,
+    stop_reason: str | None,
+    last_sync_at: dt.datetime | None,
+    last_result: dict[str, Any],
+    waiting: dict[str, Any],
+) -> str:
+    """One sentence on where a pushed calendar stands, for the school admin."""
+    name = PROVIDER_NAMES.get(provider, provider)
+    if state == "stopped":
+        return _STOPPED.get(stop_reason or "", _STOPPED["rejected"]).format(provider=name)
+    if state == "disconnecting":
+        return "Being disconnected: sencocal has stopped updating it."
+    if state == "disconnected":
+        return "Disconnected."
+    if waiting.get("retry_at"):
+        retry = dt.datetime.fromisoformat(waiting["retry_at"]).astimezone(LONDON)
+        return (
+            f"{name} asked sencocal to wait, or could not be reached; it will try again at "
+            f"{retry:%H:%M} on {retry.day} {retry:%b}. Nothing is lost meanwhile."
+        )
+    if last_sync_at is None:
+        return "Waiting for its first update: this usually takes under a minute."
+    return f"Up to date: {sync_counts(last_result)}."
+
+
+def sync_counts(result: dict[str, Any]) -> str:
+    """What the last sync did, in words (``3 added, 1 changed, nothing removed``)."""
+    added = int(result.get("created", 0)) + int(result.get("revived", 0))
+    changed = int(result.get("updated", 0))
+    removed = int(result.get("deleted", 0)) + int(result.get("duplicates_removed", 0))
+    if not (added or changed or removed):
+        return f"nothing needed changing ({_entries(int(result.get('events', 0)))} in all)"
+    parts = [f"{added} added" if added else "", f"{changed} changed" if changed else ""]
+    parts.append(f"{removed} removed" if removed else "")
+    return ", ".join(p for p in parts if p) + f" ({_entries(int(result.get('events', 0)))} in all)"
+
+
+def consent_refused(error: str) -> str:
+    """Why signing in with Google gave no access (its ``error`` parameter), in words."""
+    if error == "access_denied":
+        return "Access was not granted, so nothing was connected. You can try again at any time."
+    return "Google did not grant access, so nothing was connected. Please try again."

@@ -13,6 +13,7 @@ import http.client
 import logging
 import socket
 import ssl
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -95,7 +96,6 @@ class GoogleRemote:
         self.batch_size = batch_size
         self._credentials = credentials
         self._on_created = on_calendar_created
-        self._service: Any = None
         self._http: Any = None
 
     # -- the Remote interface -------------------------------------------------------------
@@ -175,6 +175,12 @@ class GoogleRemote:
                 outcomes[i] = outcome
         return [o for o in outcomes if o is not None]
 
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        if self._http is not None:
+            self._http.http.close()
+        self._http = None
+
     # -- writes ---------------------------------------------------------------------------
 
     def _request(self, write: Write) -> Any:
@@ -253,28 +259,14 @@ class GoogleRemote:
     # -- plumbing -------------------------------------------------------------------------
 
     def _api(self) -> Any:
-        if self._service is None:
+        if self._http is None:
             import google_auth_httplib2
             import httplib2
-            from googleapiclient.discovery import build
 
             self._http = google_auth_httplib2.AuthorizedHttp(
                 self._credentials, http=httplib2.Http(timeout=self.endpoints.timeout)
             )
-            options = (
-                {"api_endpoint": self.endpoints.api_endpoint}
-                if self.endpoints.api_endpoint
-                else None
-            )
-            self._service = build(
-                "calendar",
-                "v3",
-                http=self._http,
-                static_discovery=True,
-                cache_discovery=False,
-                client_options=options,
-            )
-        return self._service
+        return _service(self.endpoints.api_endpoint)
 
     def _calendar(self) -> str:
         if self.calendar_id is None:
@@ -286,7 +278,7 @@ class GoogleRemote:
         from googleapiclient.errors import HttpError
 
         try:
-            return self._guard(lambda: request.execute(num_retries=retries))
+            return self._guard(lambda: request.execute(http=self._http, num_retries=retries))
         except HttpError as exc:
             error = wire.read_error(exc.resp.status, exc.resp, exc.content)
             if error.status == 404:
@@ -374,6 +366,35 @@ GRANT_REFUSED = frozenset(
 )
 
 
+_SERVICES: dict[str | None, Any] = {}
+_SERVICES_LOCK = threading.Lock()
+
+
+def _service(api_endpoint: str | None) -> Any:
+    """The Calendar API's client object, built once per process and endpoint.
+
+    Building it from the discovery document costs about half a second of CPU (every method and
+    its documentation), so it is shared: requests are always executed with the connection's
+    own authorised ``http``, never the placeholder it was built with.
+    """
+    with _SERVICES_LOCK:
+        found = _SERVICES.get(api_endpoint)
+        if found is None:
+            import httplib2
+            from googleapiclient.discovery import build
+
+            options = {"api_endpoint": api_endpoint} if api_endpoint else None
+            found = _SERVICES[api_endpoint] = build(
+                "calendar",
+                "v3",
+                http=httplib2.Http(),
+                static_discovery=True,
+                cache_discovery=False,
+                client_options=options,
+            )
+        return found
+
+
 def _grant_refused(exc: Exception) -> bool:
     """True when a token refresh was refused for good (revoked, deleted key, no delegation).
 
@@ -381,6 +402,9 @@ def _grant_refused(exc: Exception) -> bool:
     endpoint's own error code is in the response data.
     """
     data = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], dict) else {}
-    if data.get("error") in GRANT_REFUSED:
+    code = data.get("error")
+    if isinstance(code, str) and code in GRANT_REFUSED:
         return True
+    if isinstance(code, dict):  # an API-style error from the token endpoint (throttled, 5xx)
+        return False
     return bool(data) and not getattr(exc, "retryable", False)

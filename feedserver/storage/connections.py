@@ -34,6 +34,7 @@ class State(StrEnum):
 
     ACTIVE = "active"  # synced after every change
     STOPPED = "stopped"  # a person must act (consent withdrawn, calendar deleted); see stop_reason
+    DISCONNECTING = "disconnecting"  # being switched off (and emptied, if asked)
     DISCONNECTED = "disconnected"  # switched off; credentials wiped
 
 

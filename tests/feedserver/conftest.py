@@ -168,8 +168,10 @@ class Server:
         return str(answer.json["key"])
 
 
-def _server(url: str, tmp_path: Any, redis_url: str | None = None) -> Iterator[Server]:
-    settings = {"DATABASE_URL": url, "SENCOCAL_FEED_CACHE_SECONDS": "0"}
+def _server(
+    url: str, tmp_path: Any, redis_url: str | None = None, extra: dict[str, str] | None = None
+) -> Iterator[Server]:
+    settings = {"DATABASE_URL": url, "SENCOCAL_FEED_CACHE_SECONDS": "0", **(extra or {})}
     if redis_url:
         settings["REDIS_URL"] = redis_url
     config = Config.from_mapping(settings, tmp_path)

@@ -133,6 +133,7 @@ def page_routes(app) -> list[tuple[str, str]]:
                     "<section>", "inset"
                 )
                 path = path.replace("<audience>", "senco").replace("<name>", "default")
+                path = path.replace("<int:connection_id>", "1")
                 out.append((method, path))
     return out
 

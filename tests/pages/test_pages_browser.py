@@ -165,6 +165,7 @@ PAGES = [
     ("school-coming-weeks-slt-26", "school", "/schools/demo-primary?audience=slt&weeks=26"),
     ("settings", "school", "/schools/demo-primary/settings"),
     ("feeds", "school", "/schools/demo-primary/feeds"),
+    ("calendars", "school", "/schools/demo-primary/calendars"),
     ("not-found", "school", "/schools/demo-primary/nothing-here"),
     ("link-expired", None, "POST /sign-in/not-a-real-link"),
 ]
@@ -191,3 +192,38 @@ def test_every_page_has_no_axe_violations_and_reflows(
     axe(page)
     reflow(page)
     shoot(page, name)
+
+
+def test_the_calendars_page_names_a_problem_and_shows_each_connections_state_in_words(
+    page, live_server, axe, reflow, shoot
+):
+    from feedserver.storage import connections
+
+    svc = live_server.services
+    with svc.db.session() as db:
+        for state, reason in (("active", None), ("stopped", "calendar_gone")):
+            row = connections.create(
+                db, svc.secretbox, school_id="demo-primary", provider="google", audience="slt",
+                auth_kind="service_account", account="senco@school.example", secret={"key": {}},
+                now=live_server.clock.now(), calendar_id=f"cal-{state}@group.calendar.google.com",
+            )  # fmt: skip
+            row.state, row.stop_reason = state, reason
+    sign_in_with_key(page, live_server, live_server.school_key("demo-primary"))
+    page.wait_for_url("**/schools/demo-primary")
+    page.get_by_role("link", name="Calendars").click()
+    listed = page.locator("li.connection")
+    assert listed.count() == 2
+    assert "Waiting for its first update" in listed.nth(0).inner_text()
+    assert "The calendar was deleted in Google Calendar" in listed.nth(1).inner_text()
+    service_account = section(page, "Connect with a Google Workspace service account")
+    service_account.get_by_label("Act as this Google Workspace account").fill(
+        "senco@school.example"
+    )
+    service_account.get_by_role("button", name="Connect").click()
+    alert = page.get_by_role("alert")
+    assert "Choose the service account's key file" in alert.inner_text()
+    alert.get_by_role("link").click()
+    assert page.evaluate("document.activeElement.id") == "sa-key_file"
+    axe(page)
+    reflow(page)
+    shoot(page, "calendars-problem")
