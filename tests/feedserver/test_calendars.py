@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
@@ -19,8 +20,10 @@ from connectors.google import wire
 from feedserver import catalog
 from feedserver.pipeline import push
 from feedserver.storage.models import AuditEntry, Connection, LedgerRow
+from tests.emulators.faults import Fault
 from tests.emulators.google_calendar import GoogleCalendarEmulator
 from tests.feedserver.conftest import Server, _server
+from tests.feedserver.test_jobs import waiting, work
 from tests.feedserver.test_pages import csrf, sign_in
 
 USER = "senco@demo-primary.example"
@@ -245,3 +248,64 @@ def test_a_consent_answer_from_another_session_is_refused(app, google):
     refused = other.get(f"/calendars/google/done?state={state}&code=anything")
     assert refused.status_code == 400
     assert re.search(r"another session", refused.text)
+
+
+# ------------------------------------------------------------------ through rq on real Redis
+
+
+@pytest.fixture
+def queued_app(tmp_path: Any, google: GoogleCalendarEmulator, redis_db: Any, redis_url: str):
+    extra = {
+        "SENCOCAL_GOOGLE_API_URL": google.base_url,
+        "SENCOCAL_GOOGLE_TOKEN_URI": google.token_uri,
+    }
+    for server in _server(f"sqlite:///{tmp_path / 'q.db'}", tmp_path, redis_url, extra=extra):
+        la = catalog.demo_file("la-example").decode("utf-8")
+        assert server.publish(la, "la-example.yaml").status_code == 201
+        assert server.add_demo_school("demo-primary").status_code == 201
+        work(server)
+        yield server
+
+
+def test_a_connection_is_synced_by_a_worker_on_the_sync_queue(queued_app, google):
+    connect(queued_app, delegated_key(google))
+    assert waiting(queued_app, "sync") == [
+        f"sync_connection__{only_connection(queued_app).id}__connect"
+    ]
+    assert google.stats.writes == 0  # the request only queued it
+    work(queued_app, "sync")
+    row = only_connection(queued_app)
+    assert row.last_sync_at is not None and len(ours(google, row)) > 50
+
+
+def test_a_school_change_queues_its_calendars_sync_after_the_evaluation(queued_app, google):
+    connect(queued_app, delegated_key(google))
+    work(queued_app, "sync")
+    row = only_connection(queued_app)
+    profile = queued_app.client.get("/api/schools/demo-primary", headers=queued_app.headers()).json[
+        "profile"
+    ]
+    profile["local_events"] = [{"id": "visit", "title": "LA SEND officer visit",
+                                "start": "2027-02-03", "kind": "meeting", "audience": ["slt"]}]  # fmt: skip
+    queued_app.client.put("/api/schools/demo-primary", json=profile, headers=queued_app.headers())
+    assert waiting(queued_app, "sync") == []  # not before the school's events have changed
+    work(queued_app, "evaluate")
+    assert waiting(queued_app, "sync") == [f"sync_connection__{row.id}__events"]
+    work(queued_app, "sync")
+    assert "LA SEND officer visit" in {e["summary"] for e in ours(google, row)}
+
+
+def test_a_throttled_sync_is_queued_again_for_when_google_asked(queued_app, google):
+    from rq.registry import ScheduledJobRegistry
+
+    connect(queued_app, delegated_key(google))
+    google.faults.on_write(3, Fault("status", status=429, retry_after=300))
+    started = time.time()
+    work(queued_app, "sync")
+    row = only_connection(queued_app)
+    assert row.state == "active" and row.waiting.get("retry_at")
+    registry = ScheduledJobRegistry("sync", connection=queued_app.services.jobs.connection)
+    [job_id] = registry.get_job_ids()
+    when = registry.get_scheduled_time(job_id).timestamp()
+    assert started + 299 <= when <= time.time() + 301
+    assert "asked sencocal to wait" in queued_app.client.get("/schools/demo-primary/calendars").text
