@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from icalendar import Calendar, Timezone, TimezoneDaylight, TimezoneStandard
 from icalendar.prop import vDuration
 
-from rules.event import UID_DOMAIN, Event
+from rules.event import Event
+from rules.text import clean
 from rules.vocabulary import Status
 
 PRODID = "-//sencocal//sencocal feeds 1.0//EN"
@@ -42,8 +43,8 @@ class Revisions:
 
 
 def ics_uid(event: Event) -> str:
-    """The ICS UID for ``event``: its identity plus ``@sencocal``."""
-    return f"{event.uid}@{UID_DOMAIN}"
+    """The ICS UID for ``event``: an opaque UUIDv5 of its identity (RFC 7986 section 5.3)."""
+    return event.ics_uid
 
 
 def render(
@@ -70,11 +71,12 @@ def render(
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("name", meta.name)
-    cal.add("x-wr-calname", meta.name)
-    if meta.description:
-        cal.add("description", meta.description)
-        cal.add("x-wr-caldesc", meta.description)
+    name, description = clean(meta.name), clean(meta.description)
+    cal.add("name", name)
+    cal.add("x-wr-calname", name)
+    if description:
+        cal.add("description", description)
+        cal.add("x-wr-caldesc", description)
     cal.add("x-wr-timezone", TZID)
     if meta.color:
         cal.add("color", meta.color)
@@ -150,9 +152,14 @@ def _body_lines(event: Event) -> bytes:
 
 
 def escape(text: str) -> str:
-    """RFC 5545 TEXT escaping: backslash, semicolon, comma and newlines."""
+    """RFC 5545 TEXT escaping: backslash, semicolon, comma and newlines.
+
+    Control characters and the Unicode line separators are dropped: input is checked where it
+    arrives, and this keeps a feed readable even if one slipped into stored data.
+    """
     return (
-        text.replace("\\", "\\\\")
+        clean(text)
+        .replace("\\", "\\\\")
         .replace(";", "\\;")
         .replace(",", "\\,")
         .replace("\r\n", "\\n")

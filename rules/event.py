@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, NamedTuple
@@ -26,7 +27,18 @@ from rules.vocabulary import Audience, Kind, Status
 
 _SEGMENT = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _PUPIL = re.compile(r"^[A-Za-z0-9-]{1,40}$")
-UID_DOMAIN = "sencocal"
+# The namespace of sencocal's ICS UIDs, uuid5(NAMESPACE_DNS, "events.sencocal"). Never change
+# it: every calendar that ever imported a feed knows its events by the UIDs made in it.
+UID_NAMESPACE = uuid.UUID("bc471c47-dcaa-542b-b7ff-d9305db8200c")
+
+
+def ics_uid(identity: str) -> str:
+    """The opaque, stable ICS UID of an event identity: a UUIDv5 (RFC 7986 section 5.3).
+
+    It names neither school nor pupil and is safe as a CalDAV resource name, yet the same
+    identity always gives the same UID, so a moved date updates the event in every calendar.
+    """
+    return str(uuid.uuid5(UID_NAMESPACE, identity))
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +68,12 @@ class EventKey:
 
     def to_string(self) -> str:
         """Render per the identity grammar."""
-        return f"{self.school_id}/{suffix(self.pack, self.rule, self.year, self.occurrence, self.prep, self.pupil)}"  # noqa: E501
+        tail = suffix(self.pack, self.rule, self.year, self.occurrence, self.prep, self.pupil)
+        return f"{self.school_id}/{tail}"
+
+    def ics_uid(self) -> str:
+        """The ICS UID derived from this identity (see :func:`ics_uid`)."""
+        return ics_uid(self.to_string())
 
     @classmethod
     def from_string(cls, text: str) -> EventKey:
@@ -93,7 +110,7 @@ def suffix(
     prep: str | None = None,
     pupil: str | None = None,
 ) -> str:
-    """The school-independent part of an identity: ``pack/rule/year[/occ][/prep:id]``."""
+    """The school-independent part of an identity: ``pack/rule/year[/occ][/prep:id][/pupil:r]``."""
     text = f"{pack}/{rule}/{year}"
     if occurrence is not None:
         text += f"/{occurrence}"
@@ -118,7 +135,8 @@ class EventBody:
 
     ``start``/``end`` are dates for all-day events (``end`` exclusive, like ICS DTEND) and
     timezone-aware datetimes in Europe/London for timed ones. ``anchor`` is the date of the
-    rule occurrence an event belongs to (a prep task's anchor is its rule's date).
+    rule occurrence an event belongs to (a prep task's anchor is its rule's date). ``pupil`` is
+    the pseudonymised pupil reference of a per-pupil event; it is part of the identity.
     """
 
     pack: str
@@ -144,11 +162,12 @@ class EventBody:
     effort_hours: float | None
     alarms: tuple[int, ...]
     optional: bool = False
+    pupil: str | None = None
     key_suffix: str = field(init=False)
     sort_key: tuple[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
-        key = suffix(self.pack, self.rule, self.year, self.occurrence, self.prep)
+        key = suffix(self.pack, self.rule, self.year, self.occurrence, self.prep, self.pupil)
         object.__setattr__(self, "key_suffix", key)
         object.__setattr__(self, "sort_key", (self.start.isoformat(), key))
 
@@ -198,14 +217,19 @@ class Event(NamedTuple):
 
     @property
     def uid(self) -> str:
-        """The identity string (the ICS UID is this plus ``@sencocal``)."""
+        """The identity string (stored events are keyed by it; the ICS UID derives from it)."""
         return f"{self.school_id}/{self.body.key_suffix}"
+
+    @property
+    def ics_uid(self) -> str:
+        """The opaque ICS UID: a UUIDv5 of :attr:`uid` (see :func:`ics_uid`)."""
+        return ics_uid(self.uid)
 
     @property
     def key(self) -> EventKey:
         """The identity as a value object."""
         b = self.body
-        return EventKey(self.school_id, b.pack, b.rule, b.year, b.occurrence, b.prep)
+        return EventKey(self.school_id, b.pack, b.rule, b.year, b.occurrence, b.prep, b.pupil)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Event:
@@ -238,6 +262,7 @@ class Event(NamedTuple):
             effort_hours=data.get("effort_hours"),
             alarms=tuple(int(a) for a in data.get("alarms", ())),
             optional=bool(data.get("optional", False)),
+            pupil=key.pupil,
         )
         return cls(key.school_id, body)
 
@@ -253,6 +278,7 @@ class Event(NamedTuple):
                 "year": b.year,
                 "occurrence": b.occurrence,
                 "prep": b.prep,
+                "pupil": b.pupil,
                 "anchor": b.anchor.isoformat(),
                 "content_hash": b.content_hash,
             }

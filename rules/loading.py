@@ -17,6 +17,7 @@ from rules import yamlsource
 from rules.checks import Check, check_pack
 from rules.errors import PackError, PackRejected
 from rules.pack import Pack, Rule
+from rules.text import control_characters
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -42,13 +43,15 @@ def load_pack(data: bytes | str, filename: str) -> Pack:
         PackRejected: every problem found, each naming file, line, rule and field.
     """
     raw = yamlsource.load(data, filename)
+    controls = [_located(filename, raw, c) for c in control_characters(raw)]
     try:
         pack = validate_model(Pack, raw, filename, what="pack")
     except PackRejected as rejected:
         # Report the whole-pack problems of the rules that did validate too, in one rejection.
         extra = [_located(filename, raw, c) for c in check_pack(_partial(raw), partial=True)]
-        raise PackRejected(_ordered(_dedupe([*rejected.problems, *extra]))) from None
-    problems = [_located(filename, raw, c) for c in check_pack(pack)]
+        found = [*controls, *rejected.problems, *extra]
+        raise PackRejected(_ordered(_dedupe(found))) from None
+    problems = [*controls, *(_located(filename, raw, c) for c in check_pack(pack))]
     if problems:
         raise PackRejected(_ordered(problems))
     return pack

@@ -17,6 +17,7 @@ from rules.checks import Check, check_periods
 from rules.errors import PackError, PackRejected
 from rules.expr import Published, Strict
 from rules.pack import PeriodIn
+from rules.text import control_characters
 from rules.vocabulary import (
     APRIL_FINANCIAL_YEAR,
     DATE_KEY_PATTERN,
@@ -174,6 +175,12 @@ def profile_from_data(data: Mapping[str, Any], source: str) -> SchoolProfile:
     """
     from rules.loading import validate_model
 
+    controls = [
+        PackError(source, c.message, field=".".join(str(p) for p in c.loc))
+        for c in control_characters(data)
+    ]
+    if controls:
+        raise PackRejected(controls)
     profile = validate_model(SchoolProfile, data, source, what="school profile")
     problems = [
         PackError(source, c.message, field=".".join(str(p) for p in c.loc), value=c.value)
@@ -193,6 +200,17 @@ def load_profile(data: bytes | str, filename: str) -> SchoolProfile:
     from rules.loading import validate_model
 
     raw = yamlsource.load(data, filename)
+    controls = [
+        PackError(
+            file=filename,
+            message=c.message,
+            line=yamlsource.line_of(raw, c.loc),
+            field=".".join(str(p) for p in c.loc),
+        )
+        for c in control_characters(raw)
+    ]
+    if controls:
+        raise PackRejected(controls)
     profile = validate_model(SchoolProfile, raw, filename, what="school profile")
     problems = [
         PackError(

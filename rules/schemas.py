@@ -28,8 +28,8 @@ class EventJson(BaseModel):
     model_config = ConfigDict(extra="forbid", title="sencocal event")
 
     uid: str = Field(
-        description="Identity: <school-id>/<pack>/<rule>/<year>[/<occurrence>][/prep:<id>]. "
-        "Never contains a date; the ICS UID is this plus '@sencocal'.",
+        description="Identity: <school-id>/<pack>/<rule>/<year>[/<occurrence>][/prep:<id>]"
+        "[/pupil:<ref>]. Never contains a date; the ICS UID is a UUIDv5 derived from it.",
         pattern=r"^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9._-]*/\d{4}(/.*)?$",
     )
     title: str
@@ -57,6 +57,7 @@ class EventJson(BaseModel):
     year: int = Field(description="Academic year of the anchor: 2026 means 2026/27.")
     occurrence: str | None
     prep: str | None
+    pupil: str | None = Field(description="Pseudonymised pupil reference of a per-pupil event.")
     anchor: str = Field(description="Date of the rule occurrence this event belongs to.")
     content_hash: str = Field(description="Changes exactly when what a user sees changes.")
 

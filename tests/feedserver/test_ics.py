@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import uuid
 
 import icalendar
 import ics as ics_lib
@@ -12,6 +14,7 @@ import recurring_ical_events
 import rules
 from feedserver.ics import FeedMeta, Revisions, render
 from rules.audiences import for_audience
+from rules.event import UID_NAMESPACE
 
 STAMP = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 
@@ -48,7 +51,7 @@ def test_calendar_properties_name_refresh_and_timezone(feed):
 def test_every_event_has_uid_from_identity_stamp_and_exclusive_all_day_end(events, feed):
     cal = icalendar.Calendar.from_ical(feed)
     vevents = cal.walk("VEVENT")
-    assert [str(v["UID"]) for v in vevents] == [f"{e.uid}@sencocal" for e in events]
+    assert [str(v["UID"]) for v in vevents] == [e.ics_uid for e in events]
     for vevent, event in zip(vevents, events, strict=True):
         assert vevent["DTSTAMP"].dt == STAMP
         if event.body.all_day:
@@ -68,9 +71,31 @@ def test_sequence_and_last_modified_come_from_revisions(events):
     assert int(vevent["SEQUENCE"]) == 3 and vevent["LAST-MODIFIED"].dt == when
 
 
+def test_ics_uids_are_opaque_stable_uuids_that_name_no_school_or_pupil(events, feed):
+    """Issue 8 section 5: RFC 7986 section 5.3, and CalDAV servers refuse '/' and ':' in names."""
+    cal = icalendar.Calendar.from_ical(feed)
+    uids = [str(v["UID"]) for v in cal.walk("VEVENT")]
+    assert len(set(uids)) == len(uids) == len(events)
+    for uid, event in zip(uids, events, strict=True):
+        parsed = uuid.UUID(uid)
+        assert parsed.version == 5 and str(parsed) == uid
+        assert event.school_id not in uid and "/" not in uid and ":" not in uid
+        assert uid == str(uuid.uuid5(UID_NAMESPACE, event.uid))  # stable: from the identity
+
+
+def test_an_identity_with_a_pupil_reference_gets_its_own_uid(events):
+    body = events[0].body
+    with_pupil = rules.Event(events[0].school_id, dataclasses.replace(body, pupil="P-0042"))
+    assert with_pupil.uid.endswith("/pupil:P-0042")
+    assert with_pupil.key.pupil == "P-0042"
+    assert with_pupil.ics_uid != events[0].ics_uid
+    assert rules.Event.from_json(with_pupil.to_json()).key == with_pupil.key
+
+
 def test_computed_dates_are_tentative_and_say_so(events, feed):
     cal = icalendar.Calendar.from_ical(feed)
-    computed = [v for v in cal.walk("VEVENT") if "census-autumn/2026@" in str(v["UID"])]
+    uid = next(e.ics_uid for e in events if e.uid.endswith("/census-autumn/2026"))
+    computed = [v for v in cal.walk("VEVENT") if str(v["UID"]) == uid]
     assert str(computed[0]["STATUS"]) == "TENTATIVE"
     assert "not yet published" in str(computed[0]["DESCRIPTION"])
 
@@ -87,15 +112,15 @@ def test_alarms_are_display_alarms_before_the_start(feed):
 def test_recurring_ical_events_expands_the_window_to_the_same_events(events, feed):
     cal = icalendar.Calendar.from_ical(feed)
     found = recurring_ical_events.of(cal).between(dt.date(2026, 7, 1), dt.date(2027, 9, 1))
-    assert sorted(str(v["UID"]) for v in found) == sorted(f"{e.uid}@sencocal" for e in events)
+    assert sorted(str(v["UID"]) for v in found) == sorted(e.ics_uid for e in events)
 
 
 def test_a_second_independent_parser_reads_the_same_events(events, feed):
     parsed = ics_lib.Calendar(feed.decode("utf-8"))
-    assert {e.uid for e in parsed.events} == {f"{e.uid}@sencocal" for e in events}
+    assert {e.uid for e in parsed.events} == {e.ics_uid for e in events}
     by_uid = {e.uid: e for e in parsed.events}
     first = events[0]
-    assert by_uid[f"{first.uid}@sencocal"].name == first.body.title
+    assert by_uid[first.ics_uid].name == first.body.title
 
 
 def test_audience_feeds_carry_no_pupil_level_events(events):
@@ -115,7 +140,7 @@ def reference_event(event, stamp, revisions):
     body = event.body
     ics = IcsEvent()
     modified = revisions.modified.get(event.uid, stamp)
-    ics.add("uid", f"{event.uid}@sencocal")
+    ics.add("uid", event.ics_uid)
     ics.add("dtstamp", modified)
     ics.add("sequence", revisions.sequence.get(event.uid, 0))
     ics.add("last-modified", modified)

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import icalendar
 import pytest
 from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus
@@ -26,6 +27,7 @@ from feedserver import catalog, runtime, wording
 from feedserver.pipeline import jobs
 from feedserver.pipeline.dispatch import JobCall, RqDispatcher
 from feedserver.storage.models import EventRow, Feed, Problem, School
+from rules.event import ics_uid
 from tests.feedserver.conftest import Server, _server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -493,7 +495,12 @@ def test_the_rollover_moves_every_school_to_the_new_window(server: Server):
         assert feed.window_start == 2027
         years = set(s.scalars(select(EventRow.academic_year)))
         assert years == {2026, 2027, 2028}  # 2026 kept one more year, then pruned
-    assert b"/2028" in server.client.get(path).data
+        next_year = {
+            ics_uid(u)
+            for u in s.scalars(select(EventRow.uid).where(EventRow.academic_year == 2028))
+        }
+    feed_uids = icalendar.Calendar.from_ical(server.client.get(path).data).walk("VEVENT")
+    assert next_year & {str(v["UID"]) for v in feed_uids}
 
 
 def test_the_readiness_check_records_next_years_missing_dates_for_the_admin(server: Server):
