@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from rules.expr import DateExpr, Published, Repeat
-from rules.pack import Pack, PeriodIn, Rule
+from rules.pack import Pack, PeriodIn, Reader, Rule
 from rules.vocabulary import (
     HALF_LABELS,
     MONTHS,
@@ -21,6 +21,7 @@ from rules.vocabulary import (
     RULE_ID_PATTERN,
     SLUG_PATTERN,
     TERM_LABELS,
+    Audience,
     Kind,
     academic_year_label,
 )
@@ -164,8 +165,11 @@ def _check_rule(pack: Pack, rule: Rule, loc: Loc, partial: bool = False) -> Iter
         yield Check((*loc, "source"), "a statutory rule must name its source (title and url).")
     if rule.time is not None and rule.span is not None:
         yield Check((*loc, "time"), "a timed entry lasts one day; remove 'span' or 'time'.")
+    yield from _check_wording(rule.kind.value, rule.audience, rule.wording, loc)
     prep_ids: dict[str, int] = {}
     for j, prep in enumerate(rule.prep):
+        prep_audience = prep.audience if prep.audience is not None else (Audience.SENCO,)
+        yield from _check_wording(prep.kind, prep_audience, prep.wording, (*loc, "prep", j))
         if prep.id in prep_ids:
             yield Check(
                 (*loc, "prep", j, "id"),
@@ -175,6 +179,39 @@ def _check_rule(pack: Pack, rule: Rule, loc: Loc, partial: bool = False) -> Iter
         prep_ids[prep.id] = j
         if all(getattr(prep.before, n) == 0 for n in type(prep.before).model_fields):
             yield Check((*loc, "prep", j, "before"), "say how long before (e.g. weeks: 2).")
+
+
+READER_WORDS = {
+    "slt": "senior leaders",
+    "governors": "governors",
+    "ta": "teaching assistants",
+    "staff": "all staff",
+}
+
+
+def _check_wording(
+    kind: str, audience: Sequence[Audience], wording: Mapping[Reader, object], loc: Loc
+) -> Iterator[Check]:
+    """Wording only for audiences that get the entry; a task needs it for each of them."""
+    names = {a.value for a in audience}
+    for reader in wording:
+        if reader not in names:
+            yield Check(
+                (*loc, "wording", reader),
+                f"'{reader}' is not in the audience; add it there or remove this wording.",
+                reader,
+            )
+    if kind != Kind.TASK.value:
+        return
+    for who in (a.value for a in audience):
+        if who != Audience.SENCO.value and who not in wording:
+            yield Check(
+                (*loc, "audience"),
+                f"a task is the SENCO's own to-do, so {READER_WORDS[who]} need words of their "
+                f"own: add 'wording: {{{who}: {{title: ..., description: ...}}}}' saying what "
+                f"it means for them, or take {who} out of the audience.",
+                who,
+            )
 
 
 def _check_adjust(rule: Rule, expr: DateExpr, loc: Loc) -> Iterator[Check]:

@@ -19,7 +19,7 @@ import hashlib
 import json
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, NamedTuple
 
@@ -129,6 +129,15 @@ class Source:
     url: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What one audience reads of an event in place of the SENCO's words."""
+
+    audience: Audience
+    title: str
+    description: str
+
+
 @dataclass(frozen=True)
 class EventBody:
     """What a user sees of one event, shared by every school with the same result.
@@ -137,6 +146,8 @@ class EventBody:
     timezone-aware datetimes in Europe/London for timed ones. ``anchor`` is the date of the
     rule occurrence an event belongs to (a prep task's anchor is its rule's date). ``pupil`` is
     the pseudonymised pupil reference of a per-pupil event; it is part of the identity.
+    ``title``, ``description`` and ``effort_hours`` are the SENCO's; ``wording`` holds what other
+    audiences read instead (see :meth:`for_reader`).
     """
 
     pack: str
@@ -163,6 +174,7 @@ class EventBody:
     alarms: tuple[int, ...]
     optional: bool = False
     pupil: str | None = None
+    wording: tuple[Reading, ...] = ()
     key_suffix: str = field(init=False)
     sort_key: tuple[str, str] = field(init=False)
 
@@ -170,6 +182,27 @@ class EventBody:
         key = suffix(self.pack, self.rule, self.year, self.occurrence, self.prep, self.pupil)
         object.__setattr__(self, "key_suffix", key)
         object.__setattr__(self, "sort_key", (self.start.isoformat(), key))
+
+    def for_reader(self, audience: Audience) -> EventBody:
+        """The event as ``audience`` reads it: their own words, and no SENCO effort estimate.
+
+        The SENCO's view is the body itself. Views are made once per body and shared.
+        """
+        if audience == Audience.SENCO:
+            return self
+        views: dict[Audience, EventBody] = self.__dict__.setdefault("_views", {})
+        found = views.get(audience)
+        if found is None:
+            own = next((r for r in self.wording if r.audience == audience), None)
+            found = replace(
+                self,
+                title=own.title if own else self.title,
+                description=own.description if own else self.description,
+                effort_hours=None,
+                wording=(),
+            )
+            views[audience] = found
+        return found
 
     @cached_property
     def content_hash(self) -> str:
@@ -198,6 +231,10 @@ class EventBody:
             "effort_hours": self.effort_hours,
             "alarms": list(self.alarms),
             "optional": self.optional,
+            "wording": {
+                r.audience.value: {"title": r.title, "description": r.description}
+                for r in self.wording
+            },
         }
 
 
@@ -263,6 +300,10 @@ class Event(NamedTuple):
             alarms=tuple(int(a) for a in data.get("alarms", ())),
             optional=bool(data.get("optional", False)),
             pupil=key.pupil,
+            wording=tuple(
+                Reading(Audience(a), w["title"], w["description"])
+                for a, w in data.get("wording", {}).items()
+            ),
         )
         return cls(key.school_id, body)
 

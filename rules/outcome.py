@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -28,9 +28,9 @@ from rules.dates import (
     seek_term_day,
     shift,
 )
-from rules.event import EventBody, Source
+from rules.event import EventBody, Reading, Source
 from rules.expr import Offset
-from rules.pack import Pack, Prep, Rule
+from rules.pack import Pack, Prep, Reader, Rule, Wording
 from rules.reads import REFUSED, Answer, Reads
 from rules.vocabulary import (
     ACADEMIC_MONTHS,
@@ -96,6 +96,7 @@ class CompiledRule:
     audience: tuple[Audience, ...]
     categories: tuple[str, ...]
     description: str
+    wording: tuple[Reading, ...]
     date_key: str | None  # set when each of the school's dates under this key is an occurrence
 
 
@@ -115,12 +116,13 @@ def compile_rule(pack: Pack, rule: Rule) -> CompiledRule:
         categories.append("Statutory")
     if rule.optional:
         categories.append("Optional")
-    description = rule.description.strip()
+    tail = ""
     if rule.involves:
         words = ", ".join(INVOLVES_WORDS[i] for i in rule.involves)
-        description += f"\n\nInvolves: {words}."
+        tail += f"\n\nInvolves: {words}."
     if rule.optional:
-        description += "\n\nOptional: do it if it helps; the holidays are for rest."
+        tail += "\n\nOptional: do it if it helps; the holidays are for rest."
+    description = rule.description.strip() + tail
     date_key = None
     if rule.repeat is None and rule.when is not None and rule.when.base == "school_date":
         date_key = rule.when.school_date
@@ -134,6 +136,17 @@ def compile_rule(pack: Pack, rule: Rule) -> CompiledRule:
         audience=_audience(rule.audience),
         categories=tuple(dict.fromkeys(categories)),
         description=description.strip(),
+        wording=readings(rule.wording, tail),
+    )
+
+
+def readings(wording: Mapping[Reader, Wording], tail: str = "") -> tuple[Reading, ...]:
+    """The per-audience words of a rule or prep, in audience order."""
+    by_name = {str(k): v for k, v in wording.items()}
+    return tuple(
+        Reading(a, by_name[a.value].title, (by_name[a.value].description.strip() + tail).strip())
+        for a in AUDIENCE_ORDER
+        if a.value in by_name
     )
 
 
@@ -320,14 +333,14 @@ def _occurrence(
         status = got.status
     else:
         status = Status(rule.status)
-    title = rule.title + (" (expected)" if status == Status.COMPUTED else "")
+    title = expected(rule.title, status)
     why = "; ".join(got.why)
     yield _body(
         crule,
         year,
         label,
         None,
-        title,
+        rule.title,
         crule.description,
         rule.kind,
         start,
@@ -339,9 +352,15 @@ def _occurrence(
         rule.effort_hours,
         tuple(a.days_before for a in rule.alarms),
         crule.categories,
+        crule.wording,
     )
     for prep in rule.prep:
         yield _prep(crule, prep, label, year, start, status, title, reads)
+
+
+def expected(title: str, status: Status) -> str:
+    """A title as shown: marked "(expected)" when its date is computed, not published."""
+    return title + " (expected)" if status == Status.COMPUTED else title
 
 
 def _inherits_status(rule: Rule) -> bool:
@@ -406,9 +425,9 @@ def _prep(
         # day is the honest best; asking for last year's term dates would only be noise.
         day = adjust(day, "previous_working_day", reads, why)
         why.append(f"your {academic_year_label(int(exc.subject))} term dates are not known")
-    description = prep.description.strip()
-    description += f"\n\nGetting ready for: {rule_title}, {fmt(anchor)}."
-    audience = _audience(prep.audience) if prep.audience is not None else crule.audience
+    ready = f"\n\nGetting ready for: {rule_title}, {fmt(anchor)}."
+    description = prep.description.strip() + ready
+    audience = _audience(prep.audience) if prep.audience is not None else (Audience.SENCO,)
     categories = (display_category(prep.kind), "Preparation", *crule.categories[1:])
     return _body(
         crule,
@@ -427,6 +446,7 @@ def _prep(
         prep.effort_hours,
         tuple(a.days_before for a in prep.alarms),
         tuple(dict.fromkeys(categories)),
+        readings(prep.wording, f"\n\nAhead of: {rule_title}, {fmt(anchor)}."),
     )
 
 
@@ -491,6 +511,7 @@ def _body(
     effort: float | None,
     alarms: tuple[int, ...],
     categories: tuple[str, ...],
+    wording: tuple[Reading, ...] = (),
 ) -> EventBody:
     rule = crule.rule
     all_day = True
@@ -506,7 +527,7 @@ def _body(
         year=year,
         occurrence=label,
         prep=prep,
-        title=title,
+        title=expected(title, status),
         description=description,
         kind=kind,
         start=start,
@@ -524,4 +545,7 @@ def _body(
         effort_hours=effort,
         alarms=alarms,
         optional=rule.optional,
+        wording=tuple(
+            Reading(r.audience, expected(r.title, status), r.description) for r in wording
+        ),
     )

@@ -70,6 +70,23 @@ class Condition(Strict):
         return not (self.not_flags is not None and flags & set(self.not_flags))
 
 
+Reader = Literal["slt", "governors", "ta", "staff"]
+
+
+class Wording(Strict):
+    """What one audience reads in place of the SENCO's title and description."""
+
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=4000)
+
+
+WORDING_DESCRIPTION = (
+    "What each audience other than the SENCO reads: a title and description written for that "
+    "reader (a governor sees 'SEND update at the governing board meeting', not the SENCO's "
+    "to-do for it). A task in an audience other than senco needs wording for it."
+)
+
+
 class Lead(Strict):
     """How far before its rule's date a prep task falls (positive numbers = earlier)."""
 
@@ -89,7 +106,10 @@ class Prep(Strict):
     description: str = ""
     before: Lead
     kind: Literal["task", "meeting"] = "task"
-    audience: tuple[Audience, ...] | None = Field(None, description="Default: the rule's.")
+    audience: tuple[Audience, ...] | None = Field(
+        None, description="Default: the SENCO only (preparation is the SENCO's own work)."
+    )
+    wording: dict[Reader, Wording] = Field(default_factory=dict, description=WORDING_DESCRIPTION)
     effort_hours: float | None = Field(None, ge=0, le=200)
     alarms: tuple[Alarm, ...] = ()
 
@@ -102,6 +122,7 @@ class Rule(Strict):
     description: str = ""
     kind: Kind
     audience: tuple[Audience, ...] = Field(min_length=1)
+    wording: dict[Reader, Wording] = Field(default_factory=dict, description=WORDING_DESCRIPTION)
     involves: tuple[Involves, ...] = ()
     category: str = Field(pattern=SLUG_PATTERN, max_length=40)
     when: DateExpr | None = None

@@ -22,6 +22,12 @@ class _SourceJson(BaseModel):
     url: str | None
 
 
+class _WordingJson(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str
+    description: str
+
+
 class EventJson(BaseModel):
     """One event as ``sencocal preview --format json`` and the API print it."""
 
@@ -52,6 +58,9 @@ class EventJson(BaseModel):
     effort_hours: float | None
     alarms: list[int] = Field(description="Reminders, in days before the start.")
     optional: bool
+    wording: dict[Literal["slt", "governors", "ta", "staff"], _WordingJson] = Field(
+        description="What each other audience reads instead of title and description."
+    )
     pack: str
     rule: str
     year: int = Field(description="Academic year of the anchor: 2026 means 2026/27.")

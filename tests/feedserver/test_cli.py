@@ -102,7 +102,7 @@ def test_preview_adds_packs_from_files(tmp_path):
     extra = tmp_path / "local.yaml"
     extra.write_text(
         'pack: local-school\ntitle: Our own\npublisher: {kind: school}\nversion: "1"\nrules:\n'
-        "  - id: sports-day\n    title: Sports day support plan\n    kind: task\n    audience: [senco, ta]\n"
+        "  - id: sports-day\n    title: Sports day support plan\n    kind: task\n    audience: [senco]\n"
         "    category: provision\n    when: {month: june, day: 20}\n"
     )
     events = json.loads(

@@ -119,6 +119,9 @@ def rule_dicts(draw: st.DrawFn, index: int) -> dict:
         "category": "test",
         "when": when,
     }
+    readers = [a for a in rule["audience"] if a != "senco"]
+    if readers and kind == "task":
+        rule["wording"] = {a: {"title": f"A task, as {a} read it"} for a in readers}
     repeat = draw(
         st.sampled_from(
             [

@@ -214,6 +214,9 @@ def render_rule(
         "audience": shape["audience"],
         "category": shape["category"],
     }
+    readers = [a for a in shape["audience"] if a != "senco"]
+    if readers and (shape["kind"] == "task" or n % 2):
+        rule["wording"] = {a: {"title": f"{rule['title']} for {a}"} for a in readers}
     form = shape["form"]
     if form == "day":
         rule["when"] = {"month": shape["month"], "day": rng.randint(1, 28)}
