@@ -16,7 +16,7 @@ from icalendar.prop import vDuration
 
 from rules.event import Event
 from rules.text import clean
-from rules.vocabulary import Status
+from rules.vocabulary import BASIS_WORDS, Status
 
 PRODID = "-//sencocal//sencocal feeds 1.0//EN"
 TZID = "Europe/London"
@@ -205,6 +205,9 @@ def describe(event: Event) -> str:
     """The DESCRIPTION text: what to do, why this date, where the rule comes from."""
     body = event.body
     parts = [body.description] if body.description else []
+    basis = BASIS_WORDS[body.basis]
+    if basis:
+        parts.append(basis)
     if body.status == Status.COMPUTED:
         parts.append("Expected date: worked out from the usual pattern, not yet published. "
                      "Check it before relying on it.")  # fmt: skip

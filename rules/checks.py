@@ -22,6 +22,7 @@ from rules.vocabulary import (
     SLUG_PATTERN,
     TERM_LABELS,
     Audience,
+    Basis,
     Kind,
     academic_year_label,
 )
@@ -161,7 +162,14 @@ def _check_rule(pack: Pack, rule: Rule, loc: Loc, partial: bool = False) -> Iter
         )
     if repeat is not None:
         yield from _check_repeat(pack, rule, repeat, (*loc, "repeat"), partial)
-    if rule.statutory and rule.source is None:
+    if rule.statutory and rule.basis not in (None, Basis.STATUTORY):
+        yield Check(
+            (*loc, "basis"),
+            f"'statutory: true' says the law requires this, but basis says '{rule.basis}'; "
+            "keep one of them.",
+            str(rule.basis),
+        )
+    if (rule.statutory or rule.basis == Basis.STATUTORY) and rule.source is None:
         yield Check((*loc, "source"), "a statutory rule must name its source (title and url).")
     if rule.time is not None and rule.span is not None:
         yield Check((*loc, "time"), "a timed entry lasts one day; remove 'span' or 'time'.")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, NamedTuple
 
-from rules.vocabulary import Audience, Kind, Status
+from rules.vocabulary import BASIS_LABELS, Audience, Basis, Kind, Status
 
 _SEGMENT = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _PUPIL = re.compile(r"^[A-Za-z0-9-]{1,40}$")
@@ -175,6 +175,7 @@ class EventBody:
     optional: bool = False
     pupil: str | None = None
     wording: tuple[Reading, ...] = ()
+    basis: Basis = Basis.GOOD_PRACTICE
     key_suffix: str = field(init=False)
     sort_key: tuple[str, str] = field(init=False)
 
@@ -182,6 +183,11 @@ class EventBody:
         key = suffix(self.pack, self.rule, self.year, self.occurrence, self.prep, self.pupil)
         object.__setattr__(self, "key_suffix", key)
         object.__setattr__(self, "sort_key", (self.start.isoformat(), key))
+
+    @property
+    def basis_label(self) -> str | None:
+        """``Statutory``, ``Good practice``, ``JCQ regulations``... (None: a date to know)."""
+        return BASIS_LABELS[self.basis]
 
     def for_reader(self, audience: Audience) -> EventBody:
         """The event as ``audience`` reads it: their own words, and no SENCO effort estimate.
@@ -223,6 +229,7 @@ class EventBody:
             "involves": list(self.involves),
             "pupil_level": self.pupil_level,
             "statutory": self.statutory,
+            "basis": self.basis.value,
             "status": self.status.value,
             "why": self.why,
             "source": None
@@ -293,6 +300,9 @@ class Event(NamedTuple):
             involves=tuple(data.get("involves", ())),
             pupil_level=bool(data["pupil_level"]),
             statutory=bool(data["statutory"]),
+            basis=Basis(
+                data.get("basis") or ("statutory" if data["statutory"] else "good_practice")
+            ),
             status=Status(data["status"]),
             why=data["why"],
             source=None if source is None else Source(source["title"], source.get("url")),

@@ -35,11 +35,13 @@ from rules.reads import REFUSED, Answer, Reads
 from rules.vocabulary import (
     ACADEMIC_MONTHS,
     AUDIENCE_ORDER,
+    BASIS_LABELS,
     HALF_LABELS,
     INVOLVES_WORDS,
     MONTHS,
     TERM_LABELS,
     Audience,
+    Basis,
     Kind,
     Status,
     academic_year_label,
@@ -97,6 +99,8 @@ class CompiledRule:
     categories: tuple[str, ...]
     description: str
     wording: tuple[Reading, ...]
+    basis: Basis
+    prep_basis: Basis  # what a prep task is unless it says
     date_key: str | None  # set when each of the school's dates under this key is an occurrence
 
 
@@ -112,8 +116,6 @@ def compile_rule(pack: Pack, rule: Rule) -> CompiledRule:
         url = str(rule.source.url) if rule.source.url is not None else None
         source = Source(rule.source.title, url)
     categories = [display_category(rule.kind.value), display_category(rule.category)]
-    if rule.statutory:
-        categories.append("Statutory")
     if rule.optional:
         categories.append("Optional")
     tail = ""
@@ -137,7 +139,18 @@ def compile_rule(pack: Pack, rule: Rule) -> CompiledRule:
         categories=tuple(dict.fromkeys(categories)),
         description=description.strip(),
         wording=readings(rule.wording, tail),
+        basis=rule_basis(pack, rule),
+        prep_basis=Basis.LA_PRACTICE if pack.publisher.kind == "la" else Basis.GOOD_PRACTICE,
     )
+
+
+def rule_basis(pack: Pack, rule: Rule) -> Basis:
+    """What a rule's date rests on: as written, else statutory or the publisher's practice."""
+    if rule.basis is not None:
+        return rule.basis
+    if rule.statutory:
+        return Basis.STATUTORY
+    return Basis.LA_PRACTICE if pack.publisher.kind == "la" else Basis.GOOD_PRACTICE
 
 
 def readings(wording: Mapping[Reader, Wording], tail: str = "") -> tuple[Reading, ...]:
@@ -353,6 +366,7 @@ def _occurrence(
         tuple(a.days_before for a in rule.alarms),
         crule.categories,
         crule.wording,
+        crule.basis,
     )
     for prep in rule.prep:
         yield _prep(crule, prep, label, year, start, status, title, reads)
@@ -447,6 +461,7 @@ def _prep(
         tuple(a.days_before for a in prep.alarms),
         tuple(dict.fromkeys(categories)),
         readings(prep.wording, f"\n\nAhead of: {rule_title}, {fmt(anchor)}."),
+        prep.basis or crule.prep_basis,
     )
 
 
@@ -491,6 +506,8 @@ def _find_date_task(
         0.25,
         (),
         tuple(dict.fromkeys(categories)),
+        (),
+        crule.prep_basis if crule.basis == Basis.STATUTORY else crule.basis,
     )
 
 
@@ -512,6 +529,7 @@ def _body(
     alarms: tuple[int, ...],
     categories: tuple[str, ...],
     wording: tuple[Reading, ...] = (),
+    basis: Basis = Basis.GOOD_PRACTICE,
 ) -> EventBody:
     rule = crule.rule
     all_day = True
@@ -519,6 +537,11 @@ def _body(
         all_day = False
         start = dt.datetime.combine(start, rule.time.start, LONDON)
         end = dt.datetime.combine(anchor, rule.time.end, LONDON)
+    basis_label = BASIS_LABELS[basis]
+    if basis_label is not None:
+        plain = tuple(c for c in categories if c != "Optional")
+        optional = ("Optional",) if "Optional" in categories else ()
+        categories = (*plain, basis_label, *optional)
     if status != Status.CONFIRMED and "Date to confirm" not in categories:
         categories = (*categories, "Expected date")
     return EventBody(
@@ -538,7 +561,8 @@ def _body(
         categories=categories,
         involves=tuple(i.value for i in rule.involves),
         pupil_level=rule.pupil_level,
-        statutory=rule.statutory,
+        statutory=basis == Basis.STATUTORY,
+        basis=basis,
         status=status,
         why=why,
         source=crule.source,

@@ -19,6 +19,7 @@ from rules.vocabulary import (
     RULE_ID_PATTERN,
     SLUG_PATTERN,
     Audience,
+    Basis,
     HalfLabel,
     Involves,
     Kind,
@@ -110,6 +111,11 @@ class Prep(Strict):
         None, description="Default: the SENCO only (preparation is the SENCO's own work)."
     )
     wording: dict[Reader, Wording] = Field(default_factory=dict, description=WORDING_DESCRIPTION)
+    basis: Basis | None = Field(
+        None,
+        description="Default: good_practice (la_practice in an LA pack); preparation is "
+        "never statutory unless the law sets its own date.",
+    )
     effort_hours: float | None = Field(None, ge=0, le=200)
     alarms: tuple[Alarm, ...] = ()
 
@@ -134,6 +140,14 @@ class Rule(Strict):
     alarms: tuple[Alarm, ...] = ()
     effort_hours: float | None = Field(None, ge=0, le=500)
     statutory: bool = False
+    basis: Basis | None = Field(
+        None,
+        description="Why the date matters: statutory (a statute or regulation requires it; same as "
+        "`statutory: true`), statutory_guidance (the SEND Code of Practice's 'should'), "
+        "good_practice, jcq (JCQ regulations), sta (STA test arrangements), la_practice, or "
+        "information (a date worth knowing, no duty). Default: statutory when `statutory: "
+        "true`, la_practice in an LA pack, good_practice otherwise.",
+    )
     pupil_level: bool = False
     optional: bool = Field(False, description="Worth doing but fine to skip (e.g. holiday work).")
     status: Literal["confirmed", "computed", "unconfirmed"] = Field(

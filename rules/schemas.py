@@ -48,7 +48,16 @@ class EventJson(BaseModel):
     categories: list[str]
     involves: list[str]
     pupil_level: bool
-    statutory: bool
+    statutory: bool = Field(description="A statute or regulation requires it (basis statutory).")
+    basis: Literal[
+        "statutory",
+        "statutory_guidance",
+        "good_practice",
+        "jcq",
+        "sta",
+        "la_practice",
+        "information",
+    ] = Field(description="What the date rests on: the law, guidance, a body's rules, practice.")
     status: Literal["confirmed", "computed", "unconfirmed"] = Field(
         description="confirmed: the date is certain; computed: from a confirmed rule but not yet "
         "published (shown as expected); unconfirmed: a 'find this year's date' task."

@@ -53,6 +53,50 @@ INVOLVES_WORDS: dict[Involves, str] = {
 }
 
 
+class Basis(StrEnum):
+    """What makes an entry's date matter: the law, guidance, a body's rules, or practice.
+
+    Only ``statutory`` means a statute or regulation requires it (DESIGN.md "Statutory").
+    """
+
+    STATUTORY = "statutory"
+    STATUTORY_GUIDANCE = "statutory_guidance"
+    GOOD_PRACTICE = "good_practice"
+    JCQ = "jcq"
+    STA = "sta"
+    LA_PRACTICE = "la_practice"
+    INFORMATION = "information"
+
+
+BASIS_LABELS: dict[Basis, str | None] = {
+    Basis.STATUTORY: "Statutory",
+    Basis.STATUTORY_GUIDANCE: "Statutory guidance",
+    Basis.GOOD_PRACTICE: "Good practice",
+    Basis.JCQ: "JCQ regulations",
+    Basis.STA: "STA rules",
+    Basis.LA_PRACTICE: "LA practice",
+    Basis.INFORMATION: None,
+}
+
+BASIS_WORDS: dict[Basis, str | None] = {
+    Basis.STATUTORY: "Statutory: the law requires this.",
+    Basis.STATUTORY_GUIDANCE: (
+        "Statutory guidance: the SEND Code of Practice says this should happen. Schools and "
+        "LAs must have regard to it, but the date is not set in law."
+    ),
+    Basis.GOOD_PRACTICE: "Good practice: recommended, not required by law.",
+    Basis.JCQ: (
+        "JCQ regulations: the exam boards' rules for access arrangements. They are not law, "
+        "but every exam centre must follow them."
+    ),
+    Basis.STA: (
+        "STA rules: the Standards and Testing Agency's arrangements for the statutory tests."
+    ),
+    Basis.LA_PRACTICE: "LA practice: your local authority's own process, not a legal deadline.",
+    Basis.INFORMATION: None,
+}
+
+
 class Status(StrEnum):
     """How sure a date is (the reference sheet's labels)."""
 
