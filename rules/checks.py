@@ -265,6 +265,13 @@ def _check_expr(
         yield from _check_after(pack, rule, expr.after, (*loc, "after"))
     if expr.published is not None:
         yield from _check_published(expr.published, (*loc, "published"))
+    for i, usual in enumerate(expr.defaults or ()):
+        where = (*loc, "defaults", i)
+        if usual.school_date is not None or usual.published is not None or usual.defaults:
+            yield Check(where, "a usual date is a calendar date, not another school or published "
+                        "date.")  # fmt: skip
+        else:
+            yield from _check_expr(pack, rule, usual, where, repeat, partial)
     if expr.fallback is not None:
         if expr.fallback.published is not None:
             yield Check((*loc, "fallback"), "a fallback cannot itself be published dates.")

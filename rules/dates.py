@@ -71,6 +71,7 @@ class Scope:
     this_term: str | None = None
     this_month: int | None = None
     pinned: dt.date | None = None  # the school_date this occurrence is for
+    usual: bool = False  # pinned to a usual date: the school has not added its own
     override: dt.date | None = None  # a date the school set for this rule
 
 
@@ -108,7 +109,11 @@ def _base(expr: DateExpr, scope: Scope, reads: Reads) -> Resolved:
                 dt.date(cal_year, 2, 28), why=[f"29 February is 28 February in {cal_year}"]
             )
         words = f"{dom} {MONTHS[month - 1].capitalize()} {cal_year}"
-        return Resolved(dt.date(cal_year, month, dom), why=[words])
+        day = dt.date(cal_year, month, dom)
+        if expr.weekday is not None:  # the first such weekday on or after that day
+            day += dt.timedelta(days=(WEEKDAYS.index(expr.weekday) - day.weekday()) % 7)
+            words = f"the first {expr.weekday.capitalize()} on or after {words}"
+        return Resolved(day, why=[words])
     if base == "weekday":
         month = MONTHS.index(expr.month) + 1 if expr.month else scope.this_month
         assert month is not None and expr.weekday is not None and expr.nth is not None
@@ -151,6 +156,12 @@ def _base(expr: DateExpr, scope: Scope, reads: Reads) -> Resolved:
     if base == "after":
         return _after(expr, scope, reads)
     if base == "school_date":
+        if scope.pinned is not None and scope.usual:
+            words = key_words(str(expr.school_date))
+            return Resolved(
+                scope.pinned,
+                why=[f"a usual time for a {words}, until your school adds its {words} dates"],
+            )
         if scope.pinned is not None:
             return Resolved(scope.pinned, why=[f"your {key_words(str(expr.school_date))} date"])
         dates = school_dates(reads, str(expr.school_date), year)

@@ -21,6 +21,7 @@ from rules.dates import (
     first_staff_day,
     key_words,
     next_staff_day,
+    resolve,
     school_dates,
 )
 from rules.errors import PackConflict
@@ -108,7 +109,9 @@ def evaluate_full(
         try:
             dates = school_dates(Reads(answers), key, year)
         except Unresolved as exc:
-            return unresolved(crule, exc)
+            if crule.rule.when is None or not crule.rule.when.defaults:
+                return unresolved(crule, exc)
+            return outcomes.get((crule.key, year, "usual"), answers, _Usual(crule, year, exc))
         parts = []
         for i, day in enumerate(dates, start=1):
             scope = Scope(year=year, ref=crule.ref, pinned=day)
@@ -171,6 +174,32 @@ class _Occurrence:
 
     def __call__(self, reads: Reads) -> RuleOutcome:
         return compute_scope(self.crule, self.label, self.scope, reads)
+
+
+@dataclass(frozen=True)
+class _Usual:
+    """A school-dated rule placed on its usual dates, for a school that has added none."""
+
+    crule: CompiledRule
+    year: int
+    missing: Unresolved
+
+    def __call__(self, reads: Reads) -> RuleOutcome:
+        crule = self.crule
+        assert crule.rule.when is not None and crule.rule.when.defaults
+        parts = []
+        for i, usual in enumerate(crule.rule.when.defaults, start=1):
+            scope = Scope(year=self.year, ref=crule.ref)
+            try:
+                day = resolve(usual, scope, reads).day
+            except Unresolved as exc:
+                parts.append(unresolved(crule, exc))
+                continue
+            pinned = Scope(year=self.year, ref=crule.ref, pinned=day, usual=True)
+            parts.append(compute_scope(crule, str(i), pinned, reads))
+        out = combine(parts)
+        need = Need(self.missing.kind, self.missing.subject, crule.ref, self.missing.details)
+        return RuleOutcome(out.bodies, (*out.needs, need), out.answer)
 
 
 def _sort_key(body: EventBody) -> tuple[str, str]:

@@ -3,6 +3,7 @@
 A date expression is one *base* plus optional *offsets* and an *adjustment*::
 
     when: {nth: 1, weekday: thursday, month: october}          # first Thursday of October
+    when: {weekday: monday, month: november, day: 10}            # first Monday on or after 10 Nov
     when: {half: autumn2, at: start, weeks: 1}                   # a week into autumn 2
     when: {after: census-autumn, days: 27}                       # another rule's date + 27 days
     when: {school_date: parents_evening}                         # a date the school supplies
@@ -151,6 +152,11 @@ class DateExpr(Offset):
         description="A date the school supplies, by key (e.g. parents_evening). Several dates "
         "under one key make one occurrence each.",
     )
+    defaults: tuple[DateExpr, ...] | None = Field(
+        None,
+        description="With `school_date`: the usual dates to use in a year the school has "
+        "added none under the key (each marked 'add your date').",
+    )
     published: Published | None = Field(
         None,
         description="Nationally published dates by academic year: a date, or [first, last].",
@@ -171,7 +177,12 @@ class DateExpr(Offset):
     def _one_base(self) -> DateExpr:
         bases = [name for name in BASES if self.base_value(name) is not None]
         if self.day is not None and self.weekday is not None:
-            raise ValueError("give 'day' or 'weekday', not both")
+            if self.nth is not None:
+                raise ValueError(
+                    "give 'nth' (the nth weekday of the month) or 'day' (the first weekday on "
+                    "or after that day), not both"
+                )
+            bases.remove("weekday")  # the first such weekday on or after month + day
         if len(bases) > 1:
             raise ValueError(f"give one date, not several: found {', '.join(bases)}")
         if not bases:
@@ -183,10 +194,15 @@ class DateExpr(Offset):
                 "say which date: one of month+day, nth+weekday+month, half, break, term, "
                 "academic_year, financial_year, staff_day, after, school_date or published"
             )
-        if self.weekday is not None and self.nth is None:
-            raise ValueError("'weekday' needs 'nth' (1-4 or last)")
+        if self.weekday is not None and self.nth is None and self.day is None:
+            raise ValueError(
+                "'weekday' needs 'nth' (1-4 or last), or 'day' for the first such weekday on "
+                "or after that day"
+            )
         if self.nth is not None and self.weekday is None:
             raise ValueError("'nth' needs 'weekday'")
+        if self.defaults is not None and self.school_date is None:
+            raise ValueError("'defaults' go with 'school_date'")
         if self.published is None and (self.fallback is not None or self.status is not None):
             raise ValueError("'fallback' and 'status' go with 'published'")
         if self.published is not None and self.fallback is not None and self.status is None:

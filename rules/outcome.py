@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from rules.calendar import academic_year_of, is_working_day, year_bounds
@@ -22,7 +22,10 @@ from rules.dates import (
     first_staff_day,
     fmt,
     is_school_day,
+    is_staff_day,
+    key_words,
     month_has_term,
+    next_staff_day,
     resolve,
     school_dates,
     seek_term_day,
@@ -318,6 +321,31 @@ def _default_adjust(kind: Kind, prep: bool) -> str:
 def _occurrence(
     crule: CompiledRule, label: str | None, scope: Scope, reads: Reads
 ) -> Iterator[EventBody]:
+    made = _occurrence_bodies(crule, label, scope, reads)
+    if not scope.usual:
+        yield from made
+        return
+    assert crule.rule.when is not None
+    words = key_words(str(crule.rule.when.school_date))
+    note = (
+        f"Add your date: your school has not added its {words} dates for "
+        f"{academic_year_label(scope.year)}, so this sits at a usual time. Add them in your "
+        "settings and this entry moves to your date."
+    )
+    for made_body in made:
+        text = f"{made_body.description}\n\n{note}".strip()
+        yield replace(
+            made_body,
+            description=text,
+            categories=(*made_body.categories, "Date to add"),
+            wording=tuple(replace(r, description=f"{r.description}\n\n{note}".strip())
+                          for r in made_body.wording),
+        )  # fmt: skip
+
+
+def _occurrence_bodies(
+    crule: CompiledRule, label: str | None, scope: Scope, reads: Reads
+) -> Iterator[EventBody]:
     rule = crule.rule
     year = scope.year
     if rule.repeat is not None and rule.repeat.every == "week":
@@ -439,6 +467,8 @@ def _prep(
         # day is the honest best; asking for last year's term dates would only be noise.
         day = adjust(day, "previous_working_day", reads, why)
         why.append(f"your {academic_year_label(int(exc.subject))} term dates are not known")
+    if prep.in_term:
+        day = _after_holiday(day, anchor, reads, why)
     ready = f"\n\nGetting ready for: {rule_title}, {fmt(anchor)}."
     description = prep.description.strip() + ready
     audience = _audience(prep.audience) if prep.audience is not None else (Audience.SENCO,)
@@ -463,6 +493,20 @@ def _prep(
         readings(prep.wording, f"\n\nAhead of: {rule_title}, {fmt(anchor)}."),
         prep.basis or crule.prep_basis,
     )
+
+
+def _after_holiday(day: dt.date, anchor: dt.date, reads: Reads, why: list[str]) -> dt.date:
+    """``day``, or the first staff day after the last holiday between it and ``anchor``."""
+    probe = anchor - dt.timedelta(days=1)
+    while probe > day:
+        if is_working_day(probe) and not is_staff_day(reads, probe):
+            moved = next_staff_day(reads, probe)
+            if moved < anchor:
+                why.append(f"moved forward to {fmt(moved)}, in term after the holiday")
+                return moved
+            return day
+        probe -= dt.timedelta(days=1)
+    return day
 
 
 def _find_date_task(

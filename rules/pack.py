@@ -111,6 +111,11 @@ class Prep(Strict):
         None, description="Default: the SENCO only (preparation is the SENCO's own work)."
     )
     wording: dict[Reader, Wording] = Field(default_factory=dict, description=WORDING_DESCRIPTION)
+    in_term: bool = Field(
+        False,
+        description="When the lead reaches back into a holiday, move forward to the first staff "
+        "day after it (still before the rule's date) rather than back before the holiday.",
+    )
     basis: Basis | None = Field(
         None,
         description="Default: good_practice (la_practice in an LA pack); preparation is "

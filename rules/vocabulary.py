@@ -181,6 +181,7 @@ FLAGS: tuple[str, ...] = (
     "has_year2",
     "has_year4",
     "has_year6",
+    "has_year7",
     "has_year9",
     "has_year11",
     "has_sixth_form",
@@ -193,7 +194,7 @@ PHASE_FLAGS: dict[Phase, frozenset[str]] = {
     Phase.INFANT: frozenset({"has_reception", "has_year1", "has_year2"}),
     Phase.JUNIOR: frozenset({"has_year4", "has_year6"}),
     Phase.MIDDLE: frozenset({"has_year6"}),
-    Phase.SECONDARY: frozenset({"has_year9", "has_year11"}),
+    Phase.SECONDARY: frozenset({"has_year7", "has_year9", "has_year11"}),
     Phase.ALL_THROUGH: frozenset(
         {
             "has_reception",
@@ -201,6 +202,7 @@ PHASE_FLAGS: dict[Phase, frozenset[str]] = {
             "has_year2",
             "has_year4",
             "has_year6",
+            "has_year7",
             "has_year9",
             "has_year11",
             "has_sixth_form",

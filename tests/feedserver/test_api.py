@@ -301,7 +301,7 @@ def test_a_csv_with_overlapping_periods_is_refused_naming_the_year(demo_server: 
             "term_dates.2026",
             "needs all six half terms",
         ),
-        ({"flags": {"has_year7": True}}, 422, "flags", "unknown flag 'has_year7'"),
+        ({"flags": {"has_year8": True}}, 422, "flags", "unknown flag 'has_year8'"),
         ({"id": "someone-else"}, 422, "id", "cannot change"),
         ({"wat": 1}, 422, "wat", "unknown key 'wat'"),
     ],

@@ -121,7 +121,9 @@ def test_phase_transfer_has_warning_tasks_weeks_ahead_on_staff_days(primary_even
     }
     assert preps["warning"].start < D(2027, 2, 14) - dt.timedelta(weeks=5)
     assert preps["hold-reviews"].start < preps["warning"].start
-    assert preps["warning"].start == D(2026, 12, 18)  # 3 Jan 2027 is in the Christmas break
+    # 3 Jan 2027 is in the Christmas break: the reminder moves forward into term (4 Jan, an INSET
+    # day), not back to 18 Dec, 8 weeks before (issue 8)
+    assert preps["warning"].start == D(2027, 1, 4)
 
 
 def test_phase_rules_apply_by_phase(primary_events, secondary_events):
