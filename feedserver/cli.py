@@ -103,7 +103,13 @@ def pack_schema(events: bool) -> None:
 @click.option(
     "--pack", "packs", multiple=True, help="Add a pack (bundled name or file); repeatable."
 )
-@click.option("--year", type=int, required=True, help="Academic year: 2026 means 2026/27.")
+@click.option(
+    "--year",
+    type=int,
+    required=True,
+    callback=lambda _ctx, _param, value: _academic_year(value),
+    help="Academic year, as the year it starts: 2026 means 2026/27.",
+)
 @click.option(
     "--audience",
     type=click.Choice(["senco", "slt", "governors", "ta", "staff"]),
@@ -324,6 +330,15 @@ def demo(port: int, today_: dt.datetime | None, no_serve: bool, db_path: Path | 
     if not no_serve:
         click.echo(f"\nServing on http://127.0.0.1:{port} (Ctrl+C to stop)")
         app.run(host="127.0.0.1", port=port, use_reloader=False, threaded=True)
+
+
+def _academic_year(value: int) -> int:
+    if not 1990 <= value <= 2200:
+        raise click.BadParameter(
+            f"{value} is not an academic year: write the year it starts in full, e.g. 2026 "
+            "for 2026/27."
+        )
+    return value
 
 
 def _safe_url(url: str) -> str:

@@ -16,7 +16,7 @@ from icalendar.prop import vDuration
 
 from rules.event import Event
 from rules.text import clean
-from rules.vocabulary import BASIS_WORDS, Status
+from rules.vocabulary import BASIS_WORDS, Status, duration_words
 
 PRODID = "-//sencocal//sencocal feeds 1.0//EN"
 TZID = "Europe/London"
@@ -71,7 +71,9 @@ def render(
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    name, description = clean(meta.name), clean(meta.description)
+    # A calendar's name is one line; bare carriage returns would break the lines around them.
+    name = " ".join(clean(meta.name).split())
+    description = clean(meta.description).replace("\r\n", "\n").replace("\r", "\n")
     cal.add("name", name)
     cal.add("x-wr-calname", name)
     if description:
@@ -217,8 +219,7 @@ def describe(event: Event) -> str:
             f"Source: {body.source.title}" + (f" ({body.source.url})" if body.source.url else "")
         )  # noqa: E501
     if body.effort_hours:
-        parts.append(f"Time to allow: about {body.effort_hours:g} hours.")
-    parts.append(f"From the {body.pack} pack, rule {body.rule}.")
+        parts.append(f"Time to allow: about {duration_words(body.effort_hours)}.")
     return "\n\n".join(parts)
 
 

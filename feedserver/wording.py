@@ -19,7 +19,7 @@ from feedserver import catalog
 from feedserver.storage.models import Problem
 from feedserver.storage.problems import ProblemKind
 from rules.dates import key_words
-from rules.vocabulary import academic_year_label
+from rules.vocabulary import academic_year_label, duration_words
 
 Kind = rules.WarningKind
 
@@ -43,6 +43,11 @@ def _titles(refs: Iterable[str], limit: int = 3) -> str:
     names = sorted({rule_title(r) for r in refs})
     shown = ", ".join(f"“{n}”" for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def time_to_allow(hours: float) -> str:
+    """``About 1 hour``, ``About 15 minutes``: an effort estimate for a SENCO."""
+    return f"About {duration_words(hours)}"
 
 
 def _entries(count: int) -> str:

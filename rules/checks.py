@@ -39,6 +39,13 @@ class Check:
     value: object = None
 
 
+class Unchecked(Rule):
+    """Stands in for a rule that failed the schema: its id, and its date when that is sound.
+
+    The other rules' references to it, and circles through it, are still checked.
+    """
+
+
 LATER = ("next_school_day", "next_staff_day", "next_working_day")
 NOT_STAFF = ("keep", "next_working_day", "previous_working_day")
 
@@ -56,7 +63,7 @@ def check_pack(pack: Pack, partial: bool = False) -> list[Check]:
         out.append(Check(("pack",), f"'{pack.pack}' is reserved; choose another name.", pack.pack))
     seen: dict[str, int] = {}
     for i, rule in enumerate(pack.rules):
-        if rule is None:
+        if rule is None or isinstance(rule, Unchecked):
             continue
         if rule.id in seen:
             out.append(
@@ -70,9 +77,9 @@ def check_pack(pack: Pack, partial: bool = False) -> list[Check]:
         else:
             seen[rule.id] = i
         out.extend(_check_rule(pack, rule, ("rules", i), partial))
+    out.extend(_check_cycles(pack))
     if partial:
         return out
-    out.extend(_check_cycles(pack))
     if pack.term_dates is not None:
         if pack.publisher.kind != "la":
             out.append(Check(("term_dates",), "only an LA pack may publish term dates."))
@@ -261,7 +268,7 @@ def _check_expr(
         yield Check((*loc, "half"), "'half: this' only works in `repeat: {every: half_term}`.")
     if expr.term == "this" and every != "term":
         yield Check((*loc, "term"), "'term: this' only works in `repeat: {every: term}`.")
-    if expr.after is not None and not partial:
+    if expr.after is not None:
         yield from _check_after(pack, rule, expr.after, (*loc, "after"))
     if expr.published is not None:
         yield from _check_published(expr.published, (*loc, "published"))
@@ -288,9 +295,9 @@ def _check_after(pack: Pack, rule: Rule, ref: str, loc: Loc) -> Iterator[Check]:
     if target_id == rule.id:
         yield Check(loc, "a rule cannot be dated from itself.", ref)
         return
-    target = pack.rule(target_id)
+    target = next((r for r in pack.rules if r is not None and r.id == target_id), None)
     if target is None:
-        ids = [r.id for r in pack.rules]
+        ids = [r.id for r in pack.rules if r is not None]
         close = difflib.get_close_matches(target_id, ids, n=1, cutoff=0.8)
         hint = f"did you mean '{close[0]}'?" if close else f"rules include: {', '.join(ids[:8])}."
         yield Check(loc, f"no rule '{target_id}' in this pack; {hint}", ref)
@@ -347,9 +354,11 @@ def _check_published(published: Published, loc: Loc) -> Iterator[Check]:
 def _check_cycles(pack: Pack) -> Iterator[Check]:
     edges: dict[str, list[str]] = {}
     for rule in pack.rules:
+        if rule is None:
+            continue
         refs = [ref.rpartition(":")[2] for ref in _refs(rule) if _local(ref, pack.pack)]
         edges[rule.id] = [r for r in refs if r != rule.id]
-    index = {rule.id: i for i, rule in enumerate(pack.rules)}
+    index = {rule.id: i for i, rule in enumerate(pack.rules) if rule is not None}
     reported: set[frozenset[str]] = set()
     for start in edges:
         path = _find_cycle(start, edges)

@@ -23,7 +23,14 @@ from rules.calendar import (
 )
 from rules.expr import DateExpr, Offset
 from rules.reads import NO_TERMS, REFUSED, Reads
-from rules.vocabulary import MONTHS, WEEKDAYS, Status, academic_year_label
+from rules.vocabulary import (
+    BREAK_WORDS,
+    HALF_WORDS,
+    MONTHS,
+    WEEKDAYS,
+    Status,
+    academic_year_label,
+)
 from rules.warning import Details, WarningKind
 
 
@@ -87,9 +94,32 @@ def resolve(expr: DateExpr, scope: Scope, reads: Reads) -> Resolved:
     """Resolve ``expr`` (base, offsets; not the adjustment, see :func:`adjust`)."""
     got = _base(expr, scope, reads)
     if not expr.is_zero():
+        base_words = got.why[0] if len(got.why) == 1 else None
         got.day = shift(got.day, expr, reads, got.why)
         got.last = None
+        distance = _distance(expr)
+        if base_words is not None and distance:  # "27 days after 'Autumn census day' (...)"
+            got.why = [f"{distance} {base_words}: {fmt(got.day)}"]
     return got
+
+
+_UNITS = (
+    ("months", "month"),
+    ("weeks", "week"),
+    ("days", "day"),
+    ("working_days", "working day"),
+    ("school_days", "school day"),
+    ("staff_days", "staff day"),
+)
+
+
+def _distance(offset: Offset) -> str:
+    """``2 weeks and 2 days after`` (empty when the parts point different ways)."""
+    parts = [(getattr(offset, name), unit) for name, unit in _UNITS if getattr(offset, name)]
+    if not parts or len({count > 0 for count, _ in parts}) > 1:
+        return ""
+    words = [f"{abs(c)} {unit if abs(c) == 1 else unit + 's'}" for c, unit in parts]
+    return " and ".join(words) + (" after" if parts[0][0] > 0 else " before")
 
 
 def _month_date(month: int, year: int) -> int:
@@ -125,17 +155,18 @@ def _base(expr: DateExpr, scope: Scope, reads: Reads) -> Resolved:
     if base in ("half", "break", "term"):
         if base == "half":
             label = scope.this_half if expr.half == "this" else expr.half
-            what = f"half term {label}"
+            assert label is not None
+            what = HALF_WORDS[label]
         elif base == "term":
             label = scope.this_term if expr.term == "this" else expr.term
-            what = f"{label} term"
+            what = f"the {label} term"
         else:
             label = str(expr.break_)
-            what = f"{label} break"
+            what = BREAK_WORDS[label]
         assert label is not None
         span = period_span(reads, base, year, label)
         day = span[0] if expr.at == "start" else span[1]
-        return Resolved(day, why=[f"{'first' if expr.at == 'start' else 'last'} day of {what}"])
+        return Resolved(day, why=[f"the {'first' if expr.at == 'start' else 'last'} day of {what}"])
     if base == "academic_year":
         first, last = year_bounds(year)
         day = first if expr.academic_year == "start" else last
@@ -152,7 +183,7 @@ def _base(expr: DateExpr, scope: Scope, reads: Reads) -> Resolved:
             if expr.staff_day == "first"
             else last_staff_day(reads, year)
         )  # noqa: E501
-        return Resolved(day, why=[f"{expr.staff_day} staff day of {academic_year_label(year)}"])
+        return Resolved(day, why=[f"the {expr.staff_day} staff day of {academic_year_label(year)}"])
     if base == "after":
         return _after(expr, scope, reads)
     if base == "school_date":
@@ -183,11 +214,10 @@ def _after(expr: DateExpr, scope: Scope, reads: Reads) -> Resolved:
         raise Unresolved(WarningKind.REFERENCE_UNRESOLVED, ref, details)
     _, start, last, status, title = answer
     day = start if expr.at == "start" else last
-    return Resolved(
-        day,
-        status=Status(status),
-        why=[f"{'start' if expr.at == 'start' else 'end'} of '{title}' ({fmt(day)})"],
-    )  # noqa: E501
+    words = f"'{title}' ({fmt(day)})"
+    if start != last:  # only an entry of several days has a start and an end
+        words = f"the {'start' if expr.at == 'start' else 'end'} of {words}"
+    return Resolved(day, status=Status(status), why=[words])
 
 
 def _published(expr: DateExpr, scope: Scope, reads: Reads) -> Resolved:

@@ -7,15 +7,19 @@ rule id and field, in file order, in one rejection.
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import difflib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from rules import yamlsource
-from rules.checks import Check, check_pack
+from rules.checks import Check, Unchecked, check_pack
 from rules.errors import PackError, PackRejected
+from rules.expr import DateExpr
 from rules.pack import Pack, Rule
 from rules.text import control_characters
 
@@ -75,9 +79,23 @@ def _partial(raw: Any) -> Pack:
         try:
             rules.append(Rule.model_validate(item))
         except ValidationError:
-            rules.append(None)
+            rules.append(_stand_in(item))
     slug = raw.get("pack") if isinstance(raw, Mapping) and isinstance(raw.get("pack"), str) else ""
     return Pack.model_construct(pack=slug, rules=rules, term_dates=None, publishes=None)
+
+
+def _stand_in(item: Any) -> Rule | None:
+    """What can be kept of a rule that failed the schema: its id, and its date if sound."""
+    if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
+        return None
+    when = None
+    try:
+        when = DateExpr.model_validate(item.get("when"))
+    except ValidationError:
+        pass
+    fields = {name: info.default for name, info in Rule.model_fields.items()
+              if not info.is_required()}  # fmt: skip
+    return Unchecked.model_construct(**{**fields, "id": item["id"], "when": when})
 
 
 def validate_model(model: type[M], raw: Any, filename: str, what: str) -> M:
@@ -109,6 +127,13 @@ def _merge_literals(errors: list[Any]) -> list[Any]:
     """
     item_locs = {tuple(e["loc"][:-1]) for e in errors if e["loc"] and isinstance(e["loc"][-1], int)}
     errors = [e for e in errors if not (e["type"] == "too_short" and tuple(e["loc"]) in item_locs)]
+    # A date-or-[first, last] value that is a bad date: say so, not "expected a list" as well.
+    dated = {_plain(e["loc"]) for e in errors if e["type"].startswith("date_")}
+    errors = [
+        e
+        for e in errors
+        if not (e["type"] in {"tuple_type", "list_type"} and _plain(e["loc"]) in dated)
+    ]
     merged: list[Any] = []
     by_loc: dict[tuple[Any, ...], Any] = {}
     for err in errors:
@@ -123,6 +148,10 @@ def _merge_literals(errors: list[Any]) -> list[Any]:
             by_loc[loc] = err
         merged.append(err)
     return merged
+
+
+def _plain(loc: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(p for p in loc if not _is_union_tag(p))
 
 
 def _ordered(problems: Iterable[PackError]) -> list[PackError]:
@@ -214,7 +243,7 @@ def _message(err: Mapping[str, Any], raw: Any, loc: tuple[int | str, ...]) -> st
         "date_parsing",
         "date_from_datetime_parsing",
     }:
-        return f"'{value}' is not a date; write it as YYYY-MM-DD (e.g. 2027-02-14)."
+        return _date_message(value)
     if kind in {"int_parsing", "int_type", "int_from_float"}:
         return f"'{value}' is not a whole number."
     if kind in {"float_parsing", "float_type"}:
@@ -222,12 +251,12 @@ def _message(err: Mapping[str, Any], raw: Any, loc: tuple[int | str, ...]) -> st
     if kind in {"bool_parsing", "bool_type"}:
         return f"'{value}' is not true or false."
     if kind in {"string_type"}:
-        return f"expected text, got {type(value).__name__} '{value}'."
+        return f"expected text, got {_kind_of(value)}."
     if kind in {"list_type", "tuple_type"}:
         example = f"[{value}]" if isinstance(value, (str, int)) else "[...]"
         return f"expected a list, e.g. {example}; got {value!r}."
     if kind in {"model_type", "dict_type", "model_attributes_type"}:
-        return f"expected a mapping of keys, got {type(value).__name__} '{value}'."
+        return f"expected keys and values (key: value), got {_kind_of(value)}."
     if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
         return f"{value} is out of range ({err['msg'].lower()})."
     if kind in {"too_short", "string_too_short"}:
@@ -239,6 +268,35 @@ def _message(err: Mapping[str, Any], raw: Any, loc: tuple[int | str, ...]) -> st
     if kind.startswith("time"):
         return f"'{value}' is not a time; write it as HH:MM (e.g. 15:45)."
     return str(err["msg"]) + "."
+
+
+def _kind_of(value: Any) -> str:
+    """What a value is, in words: ``a list``, ``the number 3``, ``true or false``."""
+    if isinstance(value, bool):
+        return f"'{str(value).lower()}' (true or false)"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, Mapping):
+        return "keys and values"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return f"the date {value.isoformat()}"
+    return f"'{value}'"
+
+
+def _date_message(value: Any) -> str:
+    """Why ``value`` is no date, and how to write one."""
+    found = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", str(value))
+    if found:
+        year, month, day = (int(g) for g in found.groups())
+        if not 1 <= month <= 12:
+            return f"'{value}' is not a real date: there is no month {month}."
+        days = calendar.monthrange(year, month)[1]
+        if not 1 <= day <= days:
+            name = calendar.month_name[month]
+            return f"'{value}' is not a real date: {name} {year} has {days} days."
+    return f"'{value}' is not a date; write it as YYYY-MM-DD (e.g. 2027-02-14)."
 
 
 def _suggest(raw: Any, loc: tuple[int | str, ...]) -> str:

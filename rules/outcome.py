@@ -126,7 +126,7 @@ def compile_rule(pack: Pack, rule: Rule) -> CompiledRule:
         words = ", ".join(INVOLVES_WORDS[i] for i in rule.involves)
         tail += f"\n\nInvolves: {words}."
     if rule.optional:
-        tail += "\n\nOptional: do it if it helps; the holidays are for rest."
+        tail += "\n\nOptional: do it if it helps."
     description = rule.description.strip() + tail
     date_key = None
     if rule.repeat is None and rule.when is not None and rule.when.base == "school_date":
@@ -322,6 +322,8 @@ def _occurrence(
     crule: CompiledRule, label: str | None, scope: Scope, reads: Reads
 ) -> Iterator[EventBody]:
     made = _occurrence_bodies(crule, label, scope, reads)
+    if crule.rule.optional:
+        made = (_holiday_note(b, reads) for b in made)
     if not scope.usual:
         yield from made
         return
@@ -493,6 +495,22 @@ def _prep(
         readings(prep.wording, f"\n\nAhead of: {rule_title}, {fmt(anchor)}."),
         prep.basis or crule.prep_basis,
     )
+
+
+HOLIDAY_NOTE = "It falls in the holidays, which are for rest: leave it if you need the break."
+
+
+def _holiday_note(body: EventBody, reads: Reads) -> EventBody:
+    """An optional entry that starts on a day the school is closed says the holidays are rest."""
+    start = body.start.date() if isinstance(body.start, dt.datetime) else body.start
+    if is_staff_day(reads, start):
+        return body
+    return replace(
+        body,
+        description=f"{body.description} {HOLIDAY_NOTE}",
+        wording=tuple(replace(r, description=f"{r.description} {HOLIDAY_NOTE}")
+                      for r in body.wording),
+    )  # fmt: skip
 
 
 def _after_holiday(day: dt.date, anchor: dt.date, reads: Reads, why: list[str]) -> dt.date:

@@ -221,3 +221,33 @@ LOCAL_PACK = "local"  # one-off events a school adds itself
 def academic_year_label(year: int) -> str:
     """Return ``"2026/27"`` for 2026."""
     return f"{year}/{(year + 1) % 100:02d}"
+
+
+HALF_WORDS: dict[str, str] = {
+    "autumn1": "the first half of the autumn term",
+    "autumn2": "the second half of the autumn term",
+    "spring1": "the first half of the spring term",
+    "spring2": "the second half of the spring term",
+    "summer1": "the first half of the summer term",
+    "summer2": "the second half of the summer term",
+}
+BREAK_WORDS: dict[str, str] = {
+    "october": "the October half-term holiday",
+    "christmas": "the Christmas holiday",
+    "february": "the February half-term holiday",
+    "easter": "the Easter holiday",
+    "may": "the May half-term holiday",
+    "summer": "the summer holiday",
+}
+
+
+def duration_words(hours: float) -> str:
+    """A length of time as people say it: ``15 minutes``, ``1 hour``, ``2 hours 30 minutes``."""
+    minutes = max(1, round(hours * 60))
+    whole, rest = divmod(minutes, 60)
+    parts = []
+    if whole:
+        parts.append("1 hour" if whole == 1 else f"{whole} hours")
+    if rest:
+        parts.append("1 minute" if rest == 1 else f"{rest} minutes")
+    return " ".join(parts)

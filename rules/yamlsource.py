@@ -166,12 +166,9 @@ class _Builder:
             try:
                 return self.constructor.construct_object(node, deep=True)
             except (ValueError, yaml.YAMLError):
-                # e.g. 2026-13-01 matches YAML's timestamp pattern but is no real date
-                raise _fail(
-                    self.filename,
-                    f"'{node.value}' is not a real date; write it as YYYY-MM-DD (e.g. 2027-02-14).",
-                    node.start_mark.line + 1,
-                ) from None
+                # e.g. 2026-02-30 matches YAML's timestamp pattern but is no real date: keep the
+                # text, so validation reports it (with every other problem) where a date belongs
+                return str(node.value)
         if isinstance(node, SequenceNode):
             out = LineList()
             out.line = node.start_mark.line + 1

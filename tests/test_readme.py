@@ -25,7 +25,7 @@ def test_readme_opens_with_the_run_and_test_commands():
 
 
 def test_readme_pack_example_is_a_valid_pack_that_evaluates(demo_primary, la_example):
-    [example] = [body for lang, body in BLOCKS if lang == "yaml"]
+    [example] = [body for lang, body in BLOCKS if lang == "yaml" and body.startswith("pack:")]
     pack = rules.load_pack(example, "README example")
     events = rules.evaluate([pack, la_example], demo_primary, 2026)
     titles = {e.body.title for e in events}

@@ -283,7 +283,12 @@ def test_a_csv_with_overlapping_periods_is_refused_naming_the_year(demo_server: 
         ({"phases": "primary"}, 422, "phases", "expected a list"),
         ({"type": "grammar"}, 422, "type", "'grammar' is not allowed here"),
         ({"la_code": "33"}, 422, "la_code", "three-digit local-authority number"),
-        ({"inset_days": ["2026-13-01"]}, 422, "inset_days[0]", "not a date"),
+        (
+            {"inset_days": ["2026-13-01"]},
+            422,
+            "inset_days[0]",
+            "not a real date: there is no month 13",
+        ),
         ({"inset_days": ["2026-09-05"]}, 422, "inset_days.0", "is a weekend day"),
         (
             {"date_overrides": {"la-example:topup-round-autumn": {"2026": "2028-01-01"}}},

@@ -163,3 +163,33 @@ def test_installed_console_script_runs(audience):
     out = subprocess.run([str(exe), "preview", "--school", "demo-secondary", "--year", "2026", "--audience", audience],
                          capture_output=True, text=True, check=True)  # fmt: skip
     assert f"{audience} calendar" in out.stdout
+
+
+def test_pack_check_reports_problems_of_every_stage_in_one_run():
+    """Issue 8: a bad date, a wrong type, a bad kind, a circle and a missing rule, at once."""
+    result = run("pack", "check", str(MALFORMED / "five-stages.yaml"))
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line]
+    assert len(lines) == 5
+    assert "February 2026 has 28 days" in lines[0] and "got a list" in lines[1]
+    assert "LineList" not in result.output and "YYYY-MM-DD" not in result.output
+
+
+@pytest.mark.parametrize("year", ["26", "1", "20260"])
+def test_preview_refuses_a_year_that_is_not_an_academic_year(year):
+    result = run("preview", "--school", "demo-primary", "--year", year)
+    assert result.exit_code == 2
+    assert "write the year it starts in full, e.g. 2026 for 2026/27" in result.output
+
+
+def test_the_readme_documents_the_school_profile_format_and_it_works(tmp_path):
+    """The profile example in the README is a file `preview --school FILE` accepts."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## A school profile, by example", 1)[1]
+    example = section.split("```yaml", 1)[1].split("```", 1)[0]
+    profile = tmp_path / "my-school.yaml"
+    profile.write_text(example, encoding="utf-8")
+    result = run("preview", "--school", str(profile), "--year", "2026", "--format", "json")
+    assert result.exit_code == 0, result.output
+    events = json.loads(result.stdout)
+    assert any(e["title"] == "Sports day (SEND support planned)" for e in events)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from feedserver.wording import time_to_allow as effort  # noqa: F401 - used by templates
 from rules.vocabulary import academic_year_label
 
 
