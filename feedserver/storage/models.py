@@ -92,6 +92,10 @@ class PackVersion(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime]
     created_by: Mapped[str] = mapped_column(String(100))
+    # rule id -> the day its publisher last changed it (set at publish time, never by the author)
+    rule_changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    note: Mapped[str] = mapped_column(Text, default="")  # the publisher's note on this version
+    rolled_back_from: Mapped[int | None] = mapped_column(default=None)  # the revision restored
 
 
 class EventRow(Base):

@@ -255,9 +255,12 @@ def test_sequence_rises_exactly_for_the_events_a_pack_change_touches(demo_server
     seq_after = {str(v["UID"]): int(v["SEQUENCE"]) for v in after.walk("VEVENT")}
     assert seq_before.keys() == seq_after.keys()
     risen = {uid for uid in seq_after if seq_after[uid] != seq_before[uid]}
+    # the moved round and its lead task, and the rule's other events: they now say when the LA
+    # last changed the rule; no other rule's events change
     assert risen == {
         ics_uid("demo-primary/la-example/topup-round-spring/2026"),
         ics_uid("demo-primary/la-example/topup-round-spring/2026/prep:gather-evidence"),
+        ics_uid("demo-primary/la-example/topup-round-spring/2027/prep:find-date"),
     }
     assert all(seq_after[uid] == 1 for uid in risen)
     moved = {str(v["UID"]): v for v in after.walk("VEVENT")}[
