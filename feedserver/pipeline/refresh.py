@@ -65,15 +65,16 @@ def desired(
 ) -> tuple[list[rules.Event], list[rules.EvalWarning]]:
     """The events and warnings ``profile`` gives over ``years`` with the live packs."""
     packs = [p for p, _ in schools.packs_for(session, profile)]
-    return _evaluate(packs, profile, years, memo)
+    return evaluate_packs(packs, profile, years, memo)
 
 
-def _evaluate(
+def evaluate_packs(
     packs: list[rules.Pack],
     profile: rules.SchoolProfile,
     years: Iterable[int],
     memo: rules.Memo | None,
 ) -> tuple[list[rules.Event], list[rules.EvalWarning]]:
+    """The events and warnings ``packs`` give ``profile`` over ``years``."""
     events: list[rules.Event] = []
     warnings: list[rules.EvalWarning] = []
     for year in years:
@@ -167,7 +168,7 @@ def refresh_school(
             live, revisions = event_store.window(session, school.id, years)
             rendered = render_feeds(session, school, years, now, live, revisions)
         return RefreshResult(school.id, False, Diff(), tuple(rendered), ())
-    events, warnings = _evaluate([p for p, _ in packs], profile, years, memo)
+    events, warnings = evaluate_packs([p for p, _ in packs], profile, years, memo)
     before = event_store.stored(session, school.id, years)
     diff = plan(events, before, today)
     event_store.apply(session, school.id, diff, now)

@@ -290,3 +290,23 @@ class LedgerRow(Base):
     last_day: Mapped[dt.date] = mapped_column(Date)
     state: Mapped[str] = mapped_column(String(20))
     synced_at: Mapped[dt.datetime]
+
+
+class DryRun(Base):
+    """A check of what publishing a pack would do to each of an LA's schools (nothing published).
+
+    ``results`` holds one record per school checked so far (``pipeline.dryrun.SchoolEffect``).
+    """
+
+    __tablename__ = "dry_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    la_code: Mapped[str] = mapped_column(String(3), index=True)
+    slug: Mapped[str] = mapped_column(String(60))
+    content: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20), default="waiting")  # waiting|running|done|failed
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    results: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"schools": [...]}
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(100), default="")

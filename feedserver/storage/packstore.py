@@ -239,14 +239,20 @@ def parsed_plain(version: PackVersion) -> rules.Pack:
 
 @lru_cache(maxsize=256)
 def _with_changes(content_hash: str, content: str, slug: str, changes: str) -> rules.Pack:
-    pack = parsed(content_hash, content, slug)
+    return with_change_notes(parsed(content_hash, content, slug), json.loads(changes))
+
+
+def with_change_notes(pack: rules.Pack, changes: dict[str, str]) -> rules.Pack:
+    """``pack`` as schools get it: each rule (and its lead tasks) says when it last changed.
+
+    Only LA and trust packs carry the note; ``changes`` maps rule ids to ISO dates.
+    """
     if pack.publisher.kind not in {"la", "trust"}:
         return pack
-    dates = json.loads(changes)
     who = pack.publisher.name or "Your local authority"
     updated = []
     for rule in pack.rules:
-        day = dates.get(rule.id)
+        day = changes.get(rule.id)
         if day is None:
             updated.append(rule)
             continue
@@ -270,6 +276,11 @@ def _with_changes(content_hash: str, content: str, slug: str, changes: str) -> r
             )
         )
     return pack.model_copy(update={"rules": tuple(updated)})
+
+
+def as_published(session: Session, pack: rules.Pack, today: dt.date) -> rules.Pack:
+    """``pack`` as schools would get it if it were published today (for a dry run)."""
+    return with_change_notes(pack, rule_changes(live(session, pack.pack), pack, today))
 
 
 def _joined(text_: str | None, line: str) -> str:

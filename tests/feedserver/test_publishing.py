@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import multiprocessing
 from typing import Any
 
@@ -124,3 +125,117 @@ def test_two_publications_at_once_on_postgresql_both_land_one_after_the_other(an
         stored = s.scalars(select(PackVersion).order_by(PackVersion.revision)).all()
         assert [v.revision for v in stored] == [1, 2]
         assert packstore.live(s, "la-example").content in variants
+
+
+# ------------------------------------------------------------------------------ dry runs
+
+
+def dry_run(server: Server, text: str) -> dict[str, Any]:
+    import rules
+    from feedserver.clock import today
+    from feedserver.pipeline import dryrun
+
+    svc = server.services
+    with svc.db.session() as s:
+        pack = rules.load_pack(text, "la-example.yaml")
+        effects = dryrun.check(s, pack, dryrun.school_ids(s, "999"), today(svc.clock), svc.memo)
+    return {e.school_id: e for e in effects}
+
+
+def test_a_dry_run_shows_each_schools_moved_entries_with_old_and_new_dates(demo_server: Server):
+    from feedserver.pipeline.dryrun import Change
+
+    effects = dry_run(demo_server, MOVED)
+    assert set(effects) == {"demo-primary", "demo-secondary"}
+    for effect in effects.values():
+        assert (effect.added, effect.moved, effect.reworded, effect.removed) == (0, 2, 0, 0)
+        assert effect.examples == [
+            Change(
+                "moved",
+                "Gather evidence for spring top-up applications",
+                "2027-01-15",
+                "2027-01-22",
+            ),
+            Change(
+                "moved",
+                "Top-up funding (element 3) applications close, spring round",
+                "2027-02-05",
+                "2027-02-12",
+            ),
+        ]
+    with demo_server.services.db.session() as s:
+        assert packstore.live(s, "la-example").revision == 1  # nothing was published
+
+
+def test_a_dry_run_counts_added_and_removed_rules_and_the_school_dates_they_need(
+    demo_server: Server,
+):
+    import yaml
+
+    data = yaml.safe_load(LA)
+    data["rules"] = [r for r in data["rules"] if r["id"] != "topup-training"]
+    data["rules"].append(
+        {
+            "id": "send-conference",
+            "title": "Example Borough SEND conference",
+            "kind": "event",
+            "audience": ["senco"],
+            "category": "training",
+            "when": {"school_date": "send_conference_day"},
+        }
+    )
+    data["rules"].append(
+        {
+            "id": "panel-dates",
+            "title": "High-needs panel",
+            "kind": "meeting",
+            "audience": ["senco"],
+            "category": "funding",
+            "when": {"month": "march", "day": 3},
+        }
+    )
+    effects = dry_run(demo_server, yaml.safe_dump(data, sort_keys=False))
+    training = {
+        school: [
+            r for u, r in rows(demo_server, school).items()
+            if "/topup-training/" in u and r.last_day >= dt.date(2026, 11, 23)
+        ]
+        for school in effects
+    }  # fmt: skip
+    for school, effect in effects.items():
+        assert effect.added == 2  # the panel in 2026/27 and 2027/28
+        assert effect.removed == len(training[school]) > 0
+        assert effect.missing_dates == ["send_conference_day"]
+        assert [c.kind for c in effect.examples if c.kind == "added"] == ["added", "added"]
+        assert {c.new_start for c in effect.examples if c.kind == "added"} == {
+            "2027-03-03",
+            "2028-03-03",
+        }
+
+
+def test_a_large_las_dry_run_is_checked_by_a_job_that_carries_on_after_a_crash(
+    demo_server: Server,
+):
+    from feedserver import runtime
+    from feedserver.pipeline import dryrun
+    from feedserver.storage.models import DryRun
+
+    svc = demo_server.services
+    with runtime.using(svc), svc.db.session() as s:
+        run = dryrun.start(s, "999", MOVED, "la-example", "admin:test", svc.clock.now())
+        run_id = run.id
+    with svc.db.session() as s:  # the in-process job ran after the commit
+        run = s.get(DryRun, run_id)
+        assert (run.state, run.total, run.done) == ("done", 2, 2)
+        assert [r["moved"] for r in run.results["schools"]] == [2, 2]
+        # a crash after the first school: the rerun checks only the second
+        run.state, run.done = "running", 1
+        run.results = {"schools": run.results["schools"][:1]}
+    with runtime.using(svc):
+        assert dryrun.dry_run_pack(run_id, reason="check") == {"run": run_id, "schools": 2}
+    with svc.db.session() as s:
+        run = s.get(DryRun, run_id)
+        assert [r["school_id"] for r in run.results["schools"]] == [
+            "demo-primary",
+            "demo-secondary",
+        ]

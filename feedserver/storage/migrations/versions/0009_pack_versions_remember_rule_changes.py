@@ -1,4 +1,4 @@
-"""pack versions remember when each rule last changed, the publisher's note, and rollbacks
+"""pack versions remember when each rule last changed, the publisher's note, and rollbacks; dry runs
 
 Revision ID: 0009
 Revises: 0007
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
+from feedserver.storage.models import UTCDateTime
 
 
 revision = "0009"
@@ -31,10 +33,27 @@ def upgrade() -> None:
     with op.batch_alter_table("pack_versions", schema=None) as batch_op:
         batch_op.alter_column("rule_changes", existing_type=sa.JSON(), nullable=False)
         batch_op.alter_column("note", existing_type=sa.Text(), nullable=False)
+    op.create_table(
+        "dry_runs",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("la_code", sa.String(length=3), nullable=False),
+        sa.Column("slug", sa.String(length=60), nullable=False),
+        sa.Column("content", sa.Text(), nullable=False),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("done", sa.Integer(), nullable=False),
+        sa.Column("results", sa.JSON(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_by", sa.String(length=100), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_dry_runs_la_code", "dry_runs", ["la_code"])
 
 
 def downgrade() -> None:
     """Revert this migration."""
+    op.drop_index("ix_dry_runs_la_code", table_name="dry_runs")
+    op.drop_table("dry_runs")
     with op.batch_alter_table("pack_versions", schema=None) as batch_op:
         batch_op.drop_column("rolled_back_from")
         batch_op.drop_column("note")
