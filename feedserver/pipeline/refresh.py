@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session, selectinload
 
 import rules
 from feedserver.pipeline.render import render_feeds
+from feedserver.storage import changes, packstore, schools
 from feedserver.storage import events as event_store
-from feedserver.storage import packstore, schools
 from feedserver.storage.models import School
 from rules.calendar import academic_year_of
 from rules.diff import Diff, plan
@@ -171,7 +171,13 @@ def refresh_school(
     events, warnings = evaluate_packs([p for p, _ in packs], profile, years, memo)
     before = event_store.stored(session, school.id, years)
     diff = plan(events, before, today)
+    fingerprints = {p.pack: fp for p, fp in packs}
+    if school.evaluated_packs:  # a first evaluation is not news: everything is new
+        changed = {s for s, fp in fingerprints.items() if school.evaluated_packs.get(s) != fp}
+        # before applying: the diff reads the stored bodies it replaces when asked
+        changes.record(session, school.id, diff, changed, fingerprints, now)
     event_store.apply(session, school.id, diff, now)
+    school.evaluated_packs = fingerprints
     if not school.feeds or feeds_stale:  # the window moved (or nothing shows it): prune
         event_store.prune(session, school.id, years[0] - 1)
     school.evaluated_fingerprint = digest

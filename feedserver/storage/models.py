@@ -69,6 +69,8 @@ class School(Base):
     evaluated_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     events_changed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     warnings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # pack slug -> fingerprint of the pack version last evaluated (what changed since, and why)
+    evaluated_packs: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     feeds: Mapped[list[Feed]] = relationship(back_populates="school", cascade="all, delete-orphan")
 
@@ -310,3 +312,25 @@ class DryRun(Base):
     results: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"schools": [...]}
     created_at: Mapped[dt.datetime]
     created_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class EventChange(Base):
+    """An entry a pack's new version moved, added, reworded or removed at one school.
+
+    Written by refresh for the packs whose version changed since the school was last evaluated
+    (not for the school's own edits); the school's "What changed" page lists them.
+    """
+
+    __tablename__ = "event_changes"
+    __table_args__ = (Index("ix_event_changes_school_at", "school_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime]
+    uid: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))  # added | moved | reworded | removed
+    pack: Mapped[str] = mapped_column(String(60))
+    revision: Mapped[int | None] = mapped_column(default=None)  # the pack version, if published
+    title: Mapped[str] = mapped_column(String(300))
+    old_start: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    new_start: Mapped[dt.date | None] = mapped_column(Date, default=None)

@@ -239,3 +239,46 @@ def test_a_large_las_dry_run_is_checked_by_a_job_that_carries_on_after_a_crash(
             "demo-primary",
             "demo-secondary",
         ]
+
+
+# ------------------------------------------------------------------------- what changed
+
+
+def test_a_republication_is_recorded_as_what_changed_at_each_school_with_old_and_new_dates(
+    demo_server: Server,
+):
+    from feedserver.storage import changes
+
+    svc = demo_server.services
+    with svc.db.session() as s:
+        assert changes.recent(s, "demo-primary") == []  # the first evaluation is not news
+    demo_server.clock.advance(days=2)
+    assert demo_server.publish(MOVED, "la-example.yaml").status_code == 201
+    with svc.db.session() as s:
+        found = [(c.kind, c.title, c.old_start, c.new_start, c.revision)
+                 for c in changes.recent(s, "demo-primary")]  # fmt: skip
+    moved = [f for f in found if f[0] == "moved"]
+    assert sorted(moved) == [
+        ("moved", "Gather evidence for spring top-up applications",
+         dt.date(2027, 1, 15), dt.date(2027, 1, 22), 2),
+        ("moved", "Top-up funding (element 3) applications close, spring round",
+         dt.date(2027, 2, 5), dt.date(2027, 2, 12), 2),
+    ]  # fmt: skip
+    assert {f[0] for f in found} <= {"moved", "reworded"}  # the rule's other entries: reworded
+
+
+def test_a_schools_own_change_is_not_recorded_as_news(demo_server: Server):
+    from feedserver.storage import changes
+
+    profile = demo_server.client.get(
+        "/api/schools/demo-primary", headers=demo_server.headers()
+    ).json["profile"]
+    profile["inset_days"] = [*profile.get("inset_days", []), "2027-01-15"]
+    assert (
+        demo_server.client.put(
+            "/api/schools/demo-primary", json=profile, headers=demo_server.headers()
+        ).status_code
+        == 200
+    )
+    with demo_server.services.db.session() as s:
+        assert changes.recent(s, "demo-primary") == []

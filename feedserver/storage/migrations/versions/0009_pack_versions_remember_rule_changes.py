@@ -1,4 +1,4 @@
-"""pack versions remember when each rule last changed, the publisher's note, and rollbacks; dry runs
+"""LA publishing: per-rule change dates, notes and rollbacks on pack versions; dry runs; what changed
 
 Revision ID: 0009
 Revises: 0007
@@ -25,14 +25,13 @@ depends_on = None
 
 def upgrade() -> None:
     """Apply this migration."""
-    with op.batch_alter_table("pack_versions", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("rule_changes", sa.JSON(), nullable=True))
-        batch_op.add_column(sa.Column("note", sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column("rolled_back_from", sa.Integer(), nullable=True))
-    op.execute("UPDATE pack_versions SET rule_changes = '{}', note = ''")
-    with op.batch_alter_table("pack_versions", schema=None) as batch_op:
-        batch_op.alter_column("rule_changes", existing_type=sa.JSON(), nullable=False)
-        batch_op.alter_column("note", existing_type=sa.Text(), nullable=False)
+    # Plain ADD COLUMN with a default (no table copy): on SQLite a batch copy of a table that
+    # others reference with ON DELETE CASCADE would delete their rows when the old one is dropped.
+    op.add_column(
+        "pack_versions", sa.Column("rule_changes", sa.JSON(), nullable=False, server_default="{}")
+    )
+    op.add_column("pack_versions", sa.Column("note", sa.Text(), nullable=False, server_default=""))
+    op.add_column("pack_versions", sa.Column("rolled_back_from", sa.Integer(), nullable=True))
     op.create_table(
         "dry_runs",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -48,13 +47,34 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_dry_runs_la_code", "dry_runs", ["la_code"])
+    op.add_column(
+        "schools", sa.Column("evaluated_packs", sa.JSON(), nullable=False, server_default="{}")
+    )
+    op.create_table(
+        "event_changes",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("school_id", sa.String(length=60), nullable=False),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("uid", sa.String(length=300), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("pack", sa.String(length=60), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=True),
+        sa.Column("title", sa.String(length=300), nullable=False),
+        sa.Column("old_start", sa.Date(), nullable=True),
+        sa.Column("new_start", sa.Date(), nullable=True),
+        sa.ForeignKeyConstraint(["school_id"], ["schools.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_event_changes_school_at", "event_changes", ["school_id", "at"])
 
 
 def downgrade() -> None:
     """Revert this migration."""
+    op.drop_index("ix_event_changes_school_at", table_name="event_changes")
+    op.drop_table("event_changes")
+    # ALTER TABLE ... DROP COLUMN (SQLite 3.35+, PostgreSQL): no table copy, see upgrade()
+    op.execute("ALTER TABLE schools DROP COLUMN evaluated_packs")
     op.drop_index("ix_dry_runs_la_code", table_name="dry_runs")
     op.drop_table("dry_runs")
-    with op.batch_alter_table("pack_versions", schema=None) as batch_op:
-        batch_op.drop_column("rolled_back_from")
-        batch_op.drop_column("note")
-        batch_op.drop_column("rule_changes")
+    for column in ("rolled_back_from", "note", "rule_changes"):
+        op.execute(f"ALTER TABLE pack_versions DROP COLUMN {column}")
