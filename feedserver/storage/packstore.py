@@ -205,11 +205,14 @@ def live_for_school(
     session: Session, la_code: str, school_id: str, live: list[PackVersion] | None = None
 ) -> list[PackVersion]:
     """The live LA packs for ``la_code`` and the school's own live packs (from ``live``)."""
-    return [
+    found = [
         v
         for v in (live if live is not None else live_versions(session))
         if (v.publisher_kind == "la" and v.publisher_code == la_code) or v.school_id == school_id
     ]
+    # An LA's imported term dates (``la-<code>-term-dates``) come after its other packs, so for
+    # the years they cover they replace term dates written in those packs.
+    return sorted(found, key=lambda v: (v.slug.endswith("-term-dates"), v.slug))
 
 
 def reached_school_ids(session: Session, version: PackVersion) -> list[str]:
