@@ -282,3 +282,31 @@ def test_a_schools_own_change_is_not_recorded_as_news(demo_server: Server):
     )
     with demo_server.services.db.session() as s:
         assert changes.recent(s, "demo-primary") == []
+
+
+# ------------------------------------------------------------------ what an LA may see
+
+
+def test_an_la_sees_its_schools_counts_and_only_its_own_packs_entries(demo_server: Server):
+    from feedserver.storage import la_view
+
+    demo_server.new_feed("demo-primary", "senco", "office")
+    demo_server.new_feed("demo-primary", "slt", "slt team")
+    with demo_server.services.db.session() as s:
+        seen = {x.school_id: x for x in la_view.schools_of(s, "999")}
+        assert set(seen) == {"demo-primary", "demo-secondary"}
+        assert (
+            seen["demo-primary"].subscribed_links,
+            seen["demo-primary"].connected_calendars,
+        ) == (2, 0)
+        assert seen["demo-secondary"].subscribed_links == 0
+        mine = la_view.entries(s, "999", "demo-primary")
+        assert mine and {e.title for e in mine} >= {
+            "Top-up funding (element 3) applications close, spring round"
+        }
+        national = {
+            r.body["title"] for u, r in rows(demo_server).items() if "/la-example/" not in u
+        }
+        assert not ({e.title for e in mine} & national)  # nothing from the national packs
+        assert la_view.entries(s, "888", "demo-primary") is None  # not that LA's school
+        assert la_view.schools_of(s, "888") == []
