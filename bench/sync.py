@@ -224,7 +224,7 @@ def google() -> Remote:
     """Google Calendar: batches of 50; token, calendar insert, ACL insert and list besides."""
     from connectors.google import GoogleRemote
 
-    default = GoogleRemote.__init__.__kwdefaults__["batch_size"]
+    default = GoogleRemote.__init__.__kwdefaults__["batch_size"]  # as shipped, so a change shows
     return Remote("google", default, 4, "token, calendar, ACL, list", google_emulator,
                   google_settings)  # fmt: skip
 
