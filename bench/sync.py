@@ -10,7 +10,8 @@ the demo LA pack, ``--schools`` copies of the demo primary school in that LA (as
 delegation) and a connection row for the ``senco`` audience (the biggest: every event of the
 two-year window) into a dedicated calendar the first sync creates and shares with the group.
 
-The measured phases, per remote (one function per remote, ``google()``; the driver is shared):
+The measured phases, per remote (one function per remote, ``google()``, with its emulator side
+in ``bench/sync_google.py``; the driver is shared):
 
     1 first sync     every connection's ``sync_connection`` job queued at once, two
                      ``python worker.py sync`` processes; wall time until every connection has
@@ -57,15 +58,15 @@ import signal
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import common
+import sync_google
 from common import ROOT, CpuGroups, Processes, la_text, pids_matching, profiles
 
 DATES = ("2027-02-05", "2027-02-12")  # the spring top-up round as shipped, and moved a week
@@ -88,10 +89,11 @@ class Remote:
         batch_size: writes per batch request, as the connector ships.
         fixed_calls: the HTTP calls a first sync makes besides its batches.
         fixed_what: what they are, in words.
-        emulator: a module-level factory ``(latency) -> emulator`` run in the emulator process;
-            the emulator has ``add_school(index) -> dict`` (the connection's ``auth_kind``,
-            ``account``, ``secret`` and ``share_with``), ``school_of`` attribution of each call
-            (see :class:`GoogleBench`), ``snapshot()`` and ``census(calendar_ids)``.
+        emulator: a module-level factory ``(latency) -> emulator`` run in the emulator process
+            (``sync_google.emulator``): the remote's emulator with ``info()``,
+            ``add_school(domain) -> dict`` (the connection's ``auth_kind``, ``account``,
+            ``secret`` and ``share_with``), ``snapshot()`` (calls and writes, in all and by the
+            domain of the school each was for) and ``census(calendar_ids)``.
         settings: the app's and workers' environment for the emulator's ``info()``.
     """
 
@@ -106,133 +108,20 @@ class Remote:
 # --- Google -------------------------------------------------------------------------------------
 
 
-def google_emulator(latency: float) -> Any:
-    """The Google Calendar emulator, counting calls and writes per school (its own process)."""
-    from google.auth import jwt
-
-    from tests.emulators.google_calendar import GoogleCalendarEmulator
-    from tests.emulators.server import Stats
-
-    local = threading.local()
-
-    class PerSchool(Stats):
-        """``Stats`` that also counts each committed write for the school being served."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.schools: defaultdict[str, Counter[str]] = defaultdict(Counter)
-
-        def write(self) -> None:
-            super().write()
-            with self._lock:
-                self.schools[getattr(local, "school", "?")]["writes"] += 1
-
-    class GoogleBench(GoogleCalendarEmulator):
-        """The emulator, counting each call for the school whose user it speaks for.
-
-        A token request's ``sub`` (the service account acts as the school's SENCO), else the
-        access token's user; a school is its user's domain.
-        """
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.stats = PerSchool()
-
-        def handle(self, req: Any) -> Any:
-            kind = self.classify(req)
-            school = self.school_of(req, kind)
-            local.school = school
-            with self.stats._lock:
-                self.stats.schools[school]["calls"] += 1
-                self.stats.schools[school][kind] += 1
-            return super().handle(req)
-
-        def school_of(self, req: Any, kind: str) -> str:
-            user = ""
-            if kind == "token":
-                assertion = req.form().get("assertion", "")
-                if assertion:
-                    user = str(jwt.decode(assertion, verify=False).get("sub", ""))
-            else:
-                scheme, _, value = (req.header("authorization") or "").partition(" ")
-                with self.lock:
-                    token = self.identity.tokens.get(value.strip())
-                user = token.user if token is not None else ""
-            return user.rpartition("@")[2] or "?"
-
-        def add_school(self, index: int) -> dict[str, Any]:
-            domain = school_domain(index)
-            user = f"senco@{domain}"
-            self.add_user(user)
-            self.add_group(f"slt@{domain}", [user])
-            key = self.add_service_account(domain)
-            self.grant_delegation(key["client_id"], [
-                "https://www.googleapis.com/auth/calendar.app.created",
-                "https://www.googleapis.com/auth/calendar",
-            ])  # fmt: skip
-            return {
-                "auth_kind": "service_account",
-                "account": user,
-                "secret": {"key": key},
-                "share_with": [f"group:slt@{domain}"],
-            }
-
-        def info(self) -> dict[str, str]:
-            return {"base_url": self.base_url, "token_uri": self.token_uri, "auth": self.auth_uri}
-
-        def snapshot(self) -> dict[str, Any]:
-            with self.stats._lock:
-                return {
-                    "calls": self.stats.http_calls,
-                    "writes": self.stats.writes,
-                    "kinds": dict(self.stats.by_kind),
-                    "schools": {k: dict(v) for k, v in self.stats.schools.items()},
-                }
-
-        def census(self, calendar_ids: list[str]) -> dict[str, tuple[int, int, int]]:
-            """Per calendar: (live events, distinct push keys among them, cancelled)."""
-            out = {}
-            with self.lock:
-                for cal_id in calendar_ids:
-                    found = self.calendars.get(cal_id)
-                    events = list(found.events.values()) if found else []
-                    live = [e for e in events if e.get("status") != "cancelled"]
-                    keys = {
-                        ((e.get("extendedProperties") or {}).get("private") or {}).get(
-                            "sencocalKey"
-                        )
-                        for e in live
-                    }
-                    out[cal_id] = (len(live), len(keys), len(events) - len(live))
-            return out
-
-    emulator = GoogleBench()
-    emulator.latency = latency
-    return emulator
-
-
-def google_settings(info: dict[str, str]) -> dict[str, str]:
-    """The app pointed at the emulator, as ``tests/feedserver/test_calendars.py`` does."""
-    return {
-        "SENCOCAL_GOOGLE_API_URL": info["base_url"],
-        "SENCOCAL_GOOGLE_TOKEN_URI": info["token_uri"],
-        "SENCOCAL_GOOGLE_AUTH_URI": info["auth"],
-    }
-
-
 def google() -> Remote:
     """Google Calendar: batches of 50; token, calendar insert, ACL insert and list besides."""
     from connectors.google import GoogleRemote
 
     default = GoogleRemote.__init__.__kwdefaults__["batch_size"]  # as shipped, so a change shows
-    return Remote("google", default, 4, "token, calendar, ACL, list", google_emulator,
-                  google_settings)  # fmt: skip
+    return Remote("google", default, 4, "token, calendar, ACL, list", sync_google.emulator,
+                  sync_google.settings)  # fmt: skip
 
 
 REMOTES: dict[str, Callable[[], Remote]] = {"google": google}
 
 
 def school_domain(index: int) -> str:
+    """The school's own domain in the emulator: its users', and what its calls are counted by."""
     return f"bench-{index:04d}.example"
 
 
@@ -252,7 +141,7 @@ def serve_emulator(factory: Callable[[float], Any], latency: float, conn: Any) -
             return
         try:
             if method == "add_schools":
-                answer: Any = [emulator.add_school(i) for i in args[0]]
+                answer: Any = [emulator.add_school(domain) for domain in args[0]]
             else:
                 answer = getattr(emulator, method)(*args)
             conn.send(("ok", answer))
@@ -368,7 +257,9 @@ def setup(bench: Bench, remote: Remote, emulator: EmulatorProcess) -> None:
     svc = bench.services
     n = bench.args.schools
     now = dt.datetime.now(dt.UTC)
-    emulator.send("add_schools", list(range(n)))  # keys are made while the schools evaluate
+    emulator.send(
+        "add_schools", [school_domain(i) for i in range(n)]
+    )  # keys are made while the schools evaluate
     t0 = time.perf_counter()
     svc.db.upgrade()
     with svc.db.session() as session:
