@@ -268,14 +268,13 @@ class SqlLedger:
                     }
                     for e in entries
                 ]
-                for start in range(0, len(values), 500):
-                    session.execute(_upsert(session, values[start : start + 500]))
+                session.execute(_upsert(session), values)  # executemany: compiled once
 
 
-def _upsert(session: Session, values: list[dict[str, Any]]) -> Any:
+def _upsert(session: Session) -> Any:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(LedgerRow).values(values)
+    statement = insert(LedgerRow)
     excluded = statement.excluded
     return statement.on_conflict_do_update(
         index_elements=[LedgerRow.connection_id, LedgerRow.key],
