@@ -51,12 +51,19 @@ def create_key(
     return secret
 
 
+def bearer_secret(header: str | None) -> str | None:
+    """The key in an ``Authorization: Bearer <key>`` header (the scheme in any case), or None."""
+    scheme, _, secret = (header or "").strip().partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret:
+        return None
+    return secret
+
+
 def principal_for(session: Session, header: str | None) -> Principal | None:
     """The caller a bearer header identifies, or None for a missing, unknown or revoked key."""
-    if not header or not header.startswith("Bearer "):
-        return None
-    secret = header[len("Bearer ") :].strip()
-    if not secret:
+    secret = bearer_secret(header)
+    if secret is None:
         return None
     key = session.scalars(
         select(ApiKey).where(ApiKey.key_hash == digest(secret), ApiKey.revoked_at.is_(None))

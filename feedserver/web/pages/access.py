@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
@@ -140,6 +141,38 @@ def use_link(db: Session, secret: str, now: dt.datetime) -> User | None:
     link.used_at = now
     audit.record(db, now, f"school:{user.school_id}:{user.name}", "user.sign_in", user.school_id)
     return user
+
+
+MAX_NEXT = 1000
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` when it is a path on this site to go to after signing in, else None.
+
+    Only printable ASCII without spaces or backslashes, parsed as a path with no scheme and no
+    host: a browser (and Werkzeug) drops tabs and line breaks and reads a backslash as ``/``, so
+    ``/<tab>/evil.example`` would otherwise become ``//evil.example``, another site.
+    """
+    if not target or len(target) > MAX_NEXT:
+        return None
+    if any(not 0x21 <= ord(c) <= 0x7E for c in target) or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return None
+    if parts.path.startswith("//"):
+        return None
+    return target
+
+
+def next_for(viewer: Viewer, target: str | None) -> str | None:
+    """``target`` when it is safe and one of ``viewer``'s own pages, else None."""
+    target = safe_next(target)
+    if target is None or viewer.role == "admin":
+        return target
+    own = f"/schools/{viewer.school_id}"
+    path = urlsplit(target).path
+    return target if path == own or path.startswith(own + "/") else None
 
 
 def csrf_token() -> str:

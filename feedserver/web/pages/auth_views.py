@@ -11,12 +11,6 @@ from feedserver.web.pages import access
 from feedserver.web.pages.blueprint import bp
 
 
-def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
-
-
 def _home(viewer: access.Viewer) -> str:
     if viewer.role == "admin":
         return url_for("pages.admin_home")
@@ -36,14 +30,16 @@ def home() -> Any:
 @bp.get("/sign-in")
 def sign_in_form() -> Any:
     """The sign-in page."""
-    return render_template("sign_in.html", next=_safe_next(request.args.get("next")), error=None)
+    return render_template(
+        "sign_in.html", next=access.safe_next(request.args.get("next")), error=None
+    )
 
 
 @bp.post("/sign-in")
 def sign_in_with_key() -> Any:
     """Sign in with an API key (the instance admin's, or a school's)."""
     access.check_csrf()
-    nxt = _safe_next(request.form.get("next"))
+    nxt = access.safe_next(request.form.get("next"))
     with services().db.session() as db:
         key = access.key_sign_in(db, request.form.get("key", ""))
         if key is None:
@@ -55,12 +51,7 @@ def sign_in_with_key() -> Any:
         access.sign_in(key_id=key.id)
         viewer = access.current(db)
         assert viewer is not None
-        allowed = (
-            nxt
-            if nxt and (viewer.role == "admin" or f"/schools/{viewer.school_id}" in nxt)
-            else None
-        )
-        return redirect(allowed or _home(viewer))
+        return redirect(access.next_for(viewer, nxt) or _home(viewer))
 
 
 @bp.get("/sign-in/<token>")
