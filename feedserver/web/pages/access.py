@@ -21,13 +21,11 @@ from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from feedserver.storage import audit
-from feedserver.storage.models import ApiKey, School, SignInLink, User
-from feedserver.storage.tokens import digest, new_secret
+from feedserver.storage.models import ApiKey, School, User
+from feedserver.storage.tokens import digest
 from feedserver.web.context import services
 
 SESSION_HOURS = 8
-LINK_HOURS = 72
 NO_COOKIE_PREFIXES = ("/feeds/", "/api/", "/static/", "/healthz")
 
 
@@ -118,29 +116,6 @@ def key_sign_in(db: Session, secret: str) -> ApiKey | None:
     return db.scalars(
         select(ApiKey).where(ApiKey.key_hash == digest(secret.strip()), ApiKey.revoked_at.is_(None))
     ).first()
-
-
-def new_link(db: Session, user: User, actor: str, now: dt.datetime) -> str:
-    """A personal sign-in link token for ``user`` (shown once)."""
-    secret = new_secret()
-    db.add(SignInLink(token_hash=digest(secret), user_id=user.id, created_at=now,
-                      expires_at=now + dt.timedelta(hours=LINK_HOURS)))  # fmt: skip
-    db.flush()
-    audit.record(db, now, actor, "user.link", user.school_id, user=user.name)
-    return secret
-
-
-def use_link(db: Session, secret: str, now: dt.datetime) -> User | None:
-    """The user a live, unused link belongs to (the link is used up), or None."""
-    link = db.scalars(select(SignInLink).where(SignInLink.token_hash == digest(secret))).first()
-    if link is None or link.used_at is not None or link.expires_at < now:
-        return None
-    user = db.get(User, link.user_id)
-    if user is None or user.disabled_at is not None:
-        return None
-    link.used_at = now
-    audit.record(db, now, f"school:{user.school_id}:{user.name}", "user.sign_in", user.school_id)
-    return user
 
 
 MAX_NEXT = 1000

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 import rules
 from feedserver import wording
-from feedserver.storage import audit
+from feedserver.storage import accounts, audit
 from feedserver.storage import problems as problem_store
 from feedserver.storage.models import School, User
 from feedserver.storage.subscriptions import AUDIENCES
@@ -109,7 +109,7 @@ def add_school_admin(db: Session, viewer: access.Viewer) -> Any:
     db.add(user)
     db.flush()
     audit.record(db, now, viewer.actor, "user.create", school_id, user=name)
-    secret = access.new_link(db, user, viewer.actor, now)
+    secret = accounts.new_link(db, user, viewer.actor, now)
     link = services().config.public_base_url + url_for("pages.sign_in_link", token=secret)
     return render_template(
         "admin.html", viewer=viewer, lines=school_lines(db), notices=instance_problems(db),

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import redirect, render_template, request, session, url_for
 
+from feedserver.storage import accounts
 from feedserver.web.context import services
 from feedserver.web.pages import access
 from feedserver.web.pages.blueprint import bp
@@ -66,7 +67,7 @@ def use_sign_in_link(token: str) -> Any:
     access.check_csrf()
     svc = services()
     with svc.db.session() as db:
-        user = access.use_link(db, token, svc.clock.now())
+        user = accounts.use_link(db, token, svc.clock.now())
         if user is None:
             return render_template("link_expired.html"), 410
         access.sign_in(user_id=user.id)
