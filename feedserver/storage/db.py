@@ -24,6 +24,8 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from rules.errors import SencocalInputError
+
 _OPEN: weakref.WeakSet[Any] = weakref.WeakSet()  # DBAPI connections with a socket (PostgreSQL)
 _ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
 
@@ -96,6 +98,42 @@ def after_commit(callback: Callable[[], None]) -> None:
         callback()
     else:
         pending.append(callback)
+
+
+class Conflict(SencocalInputError):
+    """What was asked clashes with what is stored: an id or name already taken (HTTP 409).
+
+    Raised in place of the database's unique violation when two requests race for one id or
+    name: the loser hears what to do instead of a 500.
+    """
+
+
+def insert_new(
+    session: Session,
+    model: type[Any],
+    values: dict[str, Any],
+    key: list[str],
+    where: Any = None,
+) -> bool:
+    """Insert one row unless its unique ``key`` is taken; True when this call inserted it.
+
+    ``INSERT ... ON CONFLICT (key) [WHERE ...] DO NOTHING``: on PostgreSQL a competing insert
+    of the same key waits for the other transaction and then does nothing, so of two requests
+    racing for one id or name exactly one inserts, and the other can say so (no unique
+    violation, no 500, and the rest of its transaction stays usable). ``where`` names a
+    partial unique index's condition.
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(model)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=key, index_where=where)
+        .returning(getattr(model, key[0]))  # psycopg's rowcount here is -1: count rows back
+    )
+    return session.execute(statement).first() is not None
 
 
 class Database:

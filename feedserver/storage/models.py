@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -154,6 +155,17 @@ class FeedToken(Base):
     """A named secret token that reaches one feed (one per subscriber group); revocable."""
 
     __tablename__ = "feed_tokens"
+    __table_args__ = (
+        # One working token per name and feed, held by the database (two requests at once).
+        Index(
+            "uq_feed_tokens_live_name",
+            "feed_id",
+            "name",
+            unique=True,
+            postgresql_where=text("revoked_at IS NULL"),
+            sqlite_where=text("revoked_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)

@@ -11,7 +11,12 @@ from sqlalchemy.orm import Session
 import rules
 from feedserver import catalog
 from feedserver.storage import audit, packstore
+from feedserver.storage.db import Conflict, insert_new
 from feedserver.storage.models import PackVersion, School
+
+
+class SchoolExists(Conflict):
+    """A new school's id is taken (by a request that made it at the same moment)."""
 
 
 def profile_json(profile: rules.SchoolProfile) -> dict[str, object]:
@@ -25,25 +30,44 @@ def profile_of(row: School) -> rules.SchoolProfile:
     return rules.SchoolProfile.model_validate(row.profile)
 
 
-def save(session: Session, profile: rules.SchoolProfile, actor: str, now: dt.datetime) -> School:
-    """Create or update a school from a validated profile (the caller commits)."""
+def save(
+    session: Session,
+    profile: rules.SchoolProfile,
+    actor: str,
+    now: dt.datetime,
+    *,
+    new: bool = False,
+) -> School:
+    """Create or update a school from a validated profile (the caller commits).
+
+    Args:
+        session: the request's transaction.
+        profile: the validated profile.
+        actor: who, for the audit log.
+        now: when.
+        new: the school must not exist yet (``POST /api/schools``): never update one that
+            another request made a moment ago.
+
+    Raises:
+        SchoolExists: ``new`` and the id is taken.
+    """
     data = profile_json(profile)
     digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-    row = session.get(School, profile.id)
+    row = None if new else session.get(School, profile.id)
     if row is None:
-        row = School(
-            id=profile.id,
-            name=profile.name,
-            la_code=profile.la_code,
-            profile=data,
-            profile_hash=digest,
-            created_at=now,
-            updated_at=now,
-            warnings={},
-        )
-        session.add(row)
+        values = {"id": profile.id, "name": profile.name, "la_code": profile.la_code,
+                  "profile": data, "profile_hash": digest, "created_at": now, "updated_at": now,
+                  "warnings": {}}  # fmt: skip
+        if not insert_new(session, School, values, ["id"]):
+            raise SchoolExists(
+                f"A school with id '{profile.id}' was made a moment ago by another request; "
+                f"PUT /api/schools/{profile.id} to change it."
+            )
         audit.record(session, now, actor, "school.create", profile.id)
-    elif row.profile_hash != digest:
+        found = session.get(School, profile.id)
+        assert found is not None
+        return found
+    if row.profile_hash != digest:
         row.name, row.la_code, row.profile, row.profile_hash = (
             profile.name,
             profile.la_code,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from feedserver.storage import audit
+from feedserver.storage.db import Conflict, insert_new
 from feedserver.storage.models import Feed, FeedToken, School
 from feedserver.storage.tokens import digest, new_secret
 from rules.errors import SencocalInputError
@@ -16,10 +17,20 @@ from rules.vocabulary import AUDIENCE_ORDER
 
 AUDIENCES: tuple[str, ...] = tuple(a.value for a in AUDIENCE_ORDER)  # one feed each, this order
 TOKEN_NAME = re.compile(r"^[a-z0-9][a-z0-9 _-]{0,59}$")
+LIVE_NAME = FeedToken.revoked_at.is_(None)  # the partial unique index's condition
 
 
 class SubscriptionError(SencocalInputError):
     """A feed or token request that cannot be carried out (the message says why)."""
+
+
+class NameInUse(SubscriptionError, Conflict):
+    """The feed already has a working link of that name (perhaps made a moment ago)."""
+
+
+def normal_name(name: str) -> str:
+    """A token name as it is stored and matched (trimmed, lower case)."""
+    return name.strip().lower()
 
 
 def feed_url(base_url: str, token: str) -> str:
@@ -34,11 +45,16 @@ def ensure_feed(
     for feed in school.feeds:
         if feed.audience == audience:
             return feed
-    feed = Feed(school_id=school.id, audience=audience, created_at=now, event_count=0)
-    school.feeds.append(feed)
-    session.flush()
-    audit.record(session, now, actor, "feed.create", school.id, audience=audience)
-    return feed
+    made = insert_new(
+        session,
+        Feed,
+        {"school_id": school.id, "audience": audience, "created_at": now, "event_count": 0},
+        key=["school_id", "audience"],
+    )
+    if made:  # else another request made it a moment ago: use that one
+        audit.record(session, now, actor, "feed.create", school.id, audience=audience)
+    session.expire(school, ["feeds"])
+    return session.scalars(select(Feed).filter_by(school_id=school.id, audience=audience)).one()
 
 
 def active_tokens(feed: Feed) -> list[FeedToken]:
@@ -50,23 +66,28 @@ def add_token(session: Session, feed: Feed, name: str, actor: str, now: dt.datet
     """Create a named token for ``feed`` and return the secret (shown once, stored hashed).
 
     Raises:
-        SubscriptionError: the name is malformed or already in use on this feed.
+        SubscriptionError: the name is malformed.
+        NameInUse: the feed already has a working token of that name.
     """
-    name = name.strip().lower()
+    name = normal_name(name)
     if not TOKEN_NAME.match(name):
         raise SubscriptionError(
             "a token name is 1-60 lower-case letters, digits, spaces, '-' or '_' (e.g. 'slt team')."
         )
-    if any(t.name == name for t in active_tokens(feed)):
-        raise SubscriptionError(
-            f"this feed already has a token called '{name}'; rotate or revoke it."
-        )
-    secret = new_secret()
-    feed.tokens.append(FeedToken(name=name, token_hash=digest(secret), created_at=now))
-    session.flush()
+    secret = _insert_token(session, feed, name, now)
     audit.record(
         session, now, actor, "token.add", feed.school_id, audience=feed.audience, name=name
     )
+    return secret
+
+
+def _insert_token(session: Session, feed: Feed, name: str, now: dt.datetime) -> str:
+    """Insert a live token named ``name`` (one live name per feed, held by a unique index)."""
+    secret = new_secret()
+    values = {"feed_id": feed.id, "name": name, "token_hash": digest(secret), "created_at": now}
+    if not insert_new(session, FeedToken, values, ["feed_id", "name"], LIVE_NAME):
+        raise NameInUse(f"this feed already has a token called '{name}'; rotate or revoke it.")
+    session.expire(feed, ["tokens"])
     return secret
 
 
@@ -76,34 +97,36 @@ def revoke_token(session: Session, feed: Feed, name: str, actor: str, now: dt.da
     Raises:
         SubscriptionError: no active token of that name.
     """
-    token = _named(feed, name)
-    token.revoked_at = now
-    session.flush()
+    wanted = _revoke(session, feed, name, now)
     audit.record(
-        session, now, actor, "token.revoke", feed.school_id, audience=feed.audience, name=token.name
+        session, now, actor, "token.revoke", feed.school_id, audience=feed.audience, name=wanted
     )
 
 
 def rotate_token(session: Session, feed: Feed, name: str, actor: str, now: dt.datetime) -> str:
     """Replace the named token with a new secret (the old one stops working)."""
-    token = _named(feed, name)
-    token.revoked_at = now
-    session.flush()
-    secret = new_secret()
-    feed.tokens.append(FeedToken(name=token.name, token_hash=digest(secret), created_at=now))
-    session.flush()
+    wanted = _revoke(session, feed, name, now)
+    secret = _insert_token(session, feed, wanted, now)
     audit.record(
-        session, now, actor, "token.rotate", feed.school_id, audience=feed.audience, name=token.name
+        session, now, actor, "token.rotate", feed.school_id, audience=feed.audience, name=wanted
     )
     return secret
 
 
-def _named(feed: Feed, name: str) -> FeedToken:
-    wanted = name.strip().lower()
-    for token in active_tokens(feed):
-        if token.name == wanted:
-            return token
-    raise SubscriptionError(f"this feed has no active token called '{wanted}'.")
+def _revoke(session: Session, feed: Feed, name: str, now: dt.datetime) -> str:
+    """Revoke the live token ``name`` in one conditional UPDATE (a racing revoke finds none)."""
+    wanted = normal_name(name)
+    result = session.execute(
+        update(FeedToken)
+        .where(FeedToken.feed_id == feed.id, FeedToken.name == wanted, LIVE_NAME)
+        .values(revoked_at=now)
+        .returning(FeedToken.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.first() is None:
+        raise SubscriptionError(f"this feed has no active token called '{wanted}'.")
+    session.expire(feed, ["tokens"])
+    return wanted
 
 
 def feed_for_token(session: Session, secret: str) -> Feed | None:

@@ -25,6 +25,7 @@ from feedserver.pipeline.dispatch import enqueue
 from feedserver.storage import apikeys, packstore, schools, subscriptions
 from feedserver.storage import events as event_store
 from feedserver.storage import problems as problem_store
+from feedserver.storage.db import Conflict
 from feedserver.storage.models import School
 from feedserver.storage.subscriptions import AUDIENCES
 from feedserver.web.apidoc import Endpoint, document
@@ -73,6 +74,8 @@ def route(
                     error="The request was not accepted; nothing was saved.",
                     problems=[_problem(p) for p in exc.problems],
                 ), 422
+            except Conflict as exc:
+                return jsonify(error=str(exc)), 409
             except rules.SencocalInputError as exc:
                 return jsonify(error=str(exc)), 422
 
@@ -161,9 +164,11 @@ def _audience(value: Any) -> str:
     return str(value)
 
 
-def _save(session: Session, profile: rules.SchoolProfile, actor: str) -> School:
+def _save(
+    session: Session, profile: rules.SchoolProfile, actor: str, *, new: bool = False
+) -> School:
     """Store a profile and queue its school's re-evaluation (after this request commits)."""
-    row = schools.save(session, profile, actor, services().clock.now())
+    row = schools.save(session, profile, actor, services().clock.now(), new=new)
     enqueue(jobs.evaluate_school, row.id, reason="profile")
     return row
 
@@ -268,7 +273,7 @@ def create_school(session: Session, principal: apikeys.Principal) -> Any:
             f"A school with id '{profile.id}' already exists; "
             f"PUT /api/schools/{profile.id} to change it.",
         )
-    _save(session, profile, principal.actor)
+    _save(session, profile, principal.actor, new=True)
     return _school_answer(profile.id, 201)
 
 
@@ -378,12 +383,11 @@ def create_feed(session: Session, principal: apikeys.Principal, school_id: str) 
     row = session.get(School, school_id)
     assert row is not None
     feed = subscriptions.ensure_feed(session, row, audience, principal.actor, now)
-    secret = subscriptions.add_token(
-        session, feed, str(data.get("token_name", "default")), principal.actor, now
-    )
+    name = str(data.get("token_name", "default"))
+    secret = subscriptions.add_token(session, feed, name, principal.actor, now)
     refresh.render_new_feeds(session, row, today(svc.clock), now)
     enqueue(jobs.evaluate_school, school_id, reason="feed")  # catches up if it was stale
-    return _token_answer(audience, feed.tokens[-1].name, secret), 201
+    return _token_answer(audience, subscriptions.normal_name(name), secret), 201
 
 
 @route(
@@ -399,7 +403,7 @@ def add_token(session: Session, principal: apikeys.Principal, school_id: str, au
     feed = _feed(row, audience)
     name = str(_json_body().get("name", ""))
     secret = subscriptions.add_token(session, feed, name, principal.actor, services().clock.now())
-    return _token_answer(audience, feed.tokens[-1].name, secret), 201
+    return _token_answer(audience, subscriptions.normal_name(name), secret), 201
 
 
 @route(
@@ -418,7 +422,7 @@ def rotate_token(
         session, feed, name, principal.actor, services().clock.now()
     )
     feed_cache().clear()
-    return _token_answer(audience, feed.tokens[-1].name, secret)
+    return _token_answer(audience, subscriptions.normal_name(name), secret)
 
 
 @route("DELETE", "/schools/<school_id>/feeds/<audience>/tokens/<name>", "Revoke a token.", "school")

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from feedserver.storage import accounts
-from feedserver.storage.models import User
+from feedserver.storage.models import Feed, User
 from tests.feedserver.conftest import Server, _server
 from tests.feedserver.served import Served, all_at_once, gunicorn
 
@@ -85,3 +85,63 @@ def test_a_sign_in_link_used_by_four_browsers_at_once_signs_in_exactly_one(
         for browser in browsers:
             browser.close()
     assert signed_in == [1] * TRIALS
+
+
+def api_calls(served: Served, method: str, path: str, key: str, bodies: list[dict]) -> list[int]:
+    """The same kind of API request, one per body, all at once; their status codes."""
+    sessions = [requests.Session() for _ in bodies]
+
+    def call(session: requests.Session, body: dict) -> int:
+        answer = session.request(
+            method, served.url(path), json=body, headers={"Authorization": f"Bearer {key}"},
+            timeout=20,
+        )  # fmt: skip
+        return answer.status_code
+
+    try:
+        return all_at_once(
+            [lambda s=s, b=b: call(s, b) for s, b in zip(sessions, bodies, strict=True)]
+        )
+    finally:
+        for session in sessions:
+            session.close()
+
+
+def live_token_names(server: Server, school: str, audience: str) -> list[str]:
+    with server.services.db.session() as db:
+        feed = db.query(Feed).filter_by(school_id=school, audience=audience).one()
+        return sorted(t.name for t in feed.tokens if t.revoked_at is None)
+
+
+def test_two_token_creations_with_one_name_at_once_make_one_token(pg: Server, served: Served):
+    pg.new_feed("demo-primary", "slt", "first")
+    path = "/api/schools/demo-primary/feeds/slt/tokens"
+    for trial in range(TRIALS):
+        name = f"office {trial}"
+        codes = api_calls(served, "POST", path, pg.admin_key, [{"name": name}] * BROWSERS)
+        assert sorted(codes) == [201] + [409] * (BROWSERS - 1), (codes, served.log_text()[-3000:])
+        assert live_token_names(pg, "demo-primary", "slt").count(name) == 1
+        gone = pg.client.delete(f"{path}/{name}", headers=pg.headers())
+        assert gone.status_code == 204
+        assert name not in live_token_names(pg, "demo-primary", "slt")
+
+
+def test_two_first_feeds_for_one_audience_at_once_make_one_feed(pg: Server, served: Served):
+    codes = api_calls(
+        served, "POST", "/api/schools/demo-primary/feeds", pg.admin_key,
+        [{"audience": "governors", "token_name": f"board {i}"} for i in range(BROWSERS)],
+    )  # fmt: skip
+    assert codes == [201] * BROWSERS, (codes, served.log_text()[-3000:])
+    assert live_token_names(pg, "demo-primary", "governors") == [
+        f"board {i}" for i in range(BROWSERS)
+    ]
+
+
+def test_two_new_schools_with_one_id_at_once_make_one_and_the_other_hears_409(
+    pg: Server, served: Served
+):
+    profile = pg.client.get("/api/schools/demo-primary", headers=pg.headers()).json["profile"]
+    for trial in range(TRIALS):
+        body = {**profile, "id": f"race-{trial}", "name": f"Race {trial}"}
+        codes = api_calls(served, "POST", "/api/schools", pg.admin_key, [body] * 2)
+        assert sorted(codes) == [201, 409], (codes, served.log_text()[-3000:])

@@ -148,7 +148,7 @@ def add_feed_token(db: Session, viewer: access.Viewer, school: School) -> Any:
     enqueue(jobs.evaluate_school, school_id, reason="feed")  # catches up if it was stale
     made = {
         "audience": AUDIENCE_WORDS[audience],
-        "name": feed.tokens[-1].name,
+        "name": subscriptions.normal_name(name),
         "subscribe": svc.config.public_base_url + url_for("pages.subscribe", token=secret),
     }
     return render_template(

@@ -1,7 +1,7 @@
 """calendar connections and the sync ledger
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-03 12:00:00
 
 A school's Google or Microsoft 365 calendars that an audience is pushed into, and per event
@@ -17,7 +17,7 @@ from feedserver.storage.models import UTCDateTime
 
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
