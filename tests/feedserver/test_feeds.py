@@ -331,7 +331,7 @@ def test_rendering_from_a_fresh_evaluation_and_from_stored_rows_agree(demo_serve
 
 
 def test_the_worker_cache_stays_within_its_byte_budget_and_drops_expired_entries():
-    from feedserver.web.feedcache import CachedFeed, FeedCache
+    from feedserver.web.feedcache import ENTRY_BYTES, CachedFeed, FeedCache
 
     cache = FeedCache(seconds=5, max_bytes=1_000_000)
     for i in range(50):
@@ -339,4 +339,4 @@ def test_the_worker_cache_stays_within_its_byte_budget_and_drops_expired_entries
     assert cache.bytes <= 1_000_000 and len(cache) == 16
     assert cache.get("k49", now=1.0)[0] and not cache.get("k0", now=1.0)[0]  # oldest evicted
     assert not cache.get("k49", now=100.0)[0]  # expired
-    assert cache.bytes == 15 * 60_000
+    assert cache.bytes == 15 * (60_000 + ENTRY_BYTES)
