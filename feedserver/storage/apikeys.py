@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from feedserver.storage import audit
+from feedserver.storage import audit, principals
 from feedserver.storage.models import ApiKey
+from feedserver.storage.principals import Principal
 from feedserver.storage.tokens import digest, new_secret
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: the instance admin, or one school."""
-
-    role: str  # "admin" | "school"
-    school_id: str | None
-    label: str
-
-    def may_use(self, school_id: str) -> bool:
-        """Whether this caller may read or change ``school_id``."""
-        return self.role == "admin" or self.school_id == school_id
-
-    @property
-    def actor(self) -> str:
-        """How the audit log names this caller."""
-        return "admin" if self.role == "admin" else f"school:{self.school_id}"
 
 
 def create_key(
@@ -70,4 +52,4 @@ def principal_for(session: Session, header: str | None) -> Principal | None:
     ).first()
     if key is None:
         return None
-    return Principal(role=key.role, school_id=key.school_id, label=key.label)
+    return principals.of_key(key)

@@ -235,6 +235,30 @@ class SignInLink(Base):
     used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
+class PageSession(Base):
+    """A signed-in browser: the cookie holds a secret, the database its hash and its state.
+
+    Ending a session (signing out, disabling the person, revoking the key it was opened with)
+    sets ``ended_at``; a copied cookie is worthless from then on.
+    """
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), default=None, index=True
+    )
+    key_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE"), default=None, index=True
+    )
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    end_reason: Mapped[str | None] = mapped_column(String(20), default=None)
+
+
 class Problem(Base):
     """A typed record of something a job could not do, or found missing; shown in words.
 

@@ -27,6 +27,7 @@ from feedserver.storage import events as event_store
 from feedserver.storage import problems as problem_store
 from feedserver.storage.db import Conflict
 from feedserver.storage.models import School
+from feedserver.storage.principals import Principal
 from feedserver.storage.subscriptions import AUDIENCES
 from feedserver.web.apidoc import Endpoint, document
 from feedserver.web.context import feed_cache, services
@@ -102,7 +103,7 @@ def _transaction() -> Iterator[Session]:
         yield session
 
 
-def _authorise(session: Session, access: str, school_id: str | None) -> apikeys.Principal | None:
+def _authorise(session: Session, access: str, school_id: str | None) -> Principal | None:
     if access == "public":
         return None
     principal = apikeys.principal_for(session, request.headers.get("Authorization"))
@@ -259,13 +260,13 @@ def term_dates_template(session: Session, principal: None) -> Response:
 
 
 @route("GET", "/schools", "List schools (admin).", "admin")
-def list_schools(session: Session, principal: apikeys.Principal) -> Any:
+def list_schools(session: Session, principal: Principal) -> Any:
     rows = session.query(School).order_by(School.id).all()
     return {"schools": [{"id": r.id, "name": r.name, "la_code": r.la_code} for r in rows]}
 
 
 @route("POST", "/schools", "Create a school from a profile (admin).", "admin", body="json")
-def create_school(session: Session, principal: apikeys.Principal) -> Any:
+def create_school(session: Session, principal: Principal) -> Any:
     profile = _validated_profile(_json_body())
     if session.get(School, profile.id) is not None:
         raise ApiError(
@@ -278,12 +279,12 @@ def create_school(session: Session, principal: apikeys.Principal) -> Any:
 
 
 @route("GET", "/schools/<school_id>", "A school's profile, status and feeds.", "school")
-def get_school(session: Session, principal: apikeys.Principal, school_id: str) -> Any:
+def get_school(session: Session, principal: Principal, school_id: str) -> Any:
     return _school_json(session, session.get(School, school_id))  # type: ignore[arg-type]
 
 
 @route("PUT", "/schools/<school_id>", "Replace a school's profile.", "school", body="json")
-def put_school(session: Session, principal: apikeys.Principal, school_id: str) -> Any:
+def put_school(session: Session, principal: Principal, school_id: str) -> Any:
     data = _json_body()
     if data.get("id", school_id) != school_id:
         raise ApiError(
@@ -303,7 +304,7 @@ def put_school(session: Session, principal: apikeys.Principal, school_id: str) -
     "school",
     body="json",
 )
-def patch_school(session: Session, principal: apikeys.Principal, school_id: str) -> Any:
+def patch_school(session: Session, principal: Principal, school_id: str) -> Any:
     changes = _json_body()
     if "id" in changes and changes["id"] != school_id:
         raise ApiError(
@@ -325,7 +326,7 @@ def patch_school(session: Session, principal: apikeys.Principal, school_id: str)
     "school",
     body="csv",
 )
-def import_term_dates(session: Session, principal: apikeys.Principal, school_id: str) -> Any:
+def import_term_dates(session: Session, principal: Principal, school_id: str) -> Any:
     if request.mimetype not in {"text/csv", "text/plain", "application/csv"}:
         raise ApiError(415, "Send the CSV with 'Content-Type: text/csv'.")
     try:
@@ -354,7 +355,7 @@ def import_term_dates(session: Session, principal: apikeys.Principal, school_id:
     "admin",
     body="json",
 )
-def create_school_key(session: Session, principal: apikeys.Principal, school_id: str) -> Any:
+def create_school_key(session: Session, principal: Principal, school_id: str) -> Any:
     if session.get(School, school_id) is None:
         raise ApiError(404, "Not found.")
     label = str(_json_body().get("label", ""))[:100]
@@ -375,7 +376,7 @@ def create_school_key(session: Session, principal: apikeys.Principal, school_id:
     "school",
     body="json",
 )
-def create_feed(session: Session, principal: apikeys.Principal, school_id: str) -> Any:
+def create_feed(session: Session, principal: Principal, school_id: str) -> Any:
     data = _json_body()
     audience = _audience(data.get("audience"))
     svc = services()
@@ -397,7 +398,7 @@ def create_feed(session: Session, principal: apikeys.Principal, school_id: str) 
     "school",
     body="json",
 )
-def add_token(session: Session, principal: apikeys.Principal, school_id: str, audience: str) -> Any:
+def add_token(session: Session, principal: Principal, school_id: str, audience: str) -> Any:
     row = session.get(School, school_id)
     assert row is not None
     feed = _feed(row, audience)
@@ -413,7 +414,7 @@ def add_token(session: Session, principal: apikeys.Principal, school_id: str, au
     "school",
 )
 def rotate_token(
-    session: Session, principal: apikeys.Principal, school_id: str, audience: str, name: str
+    session: Session, principal: Principal, school_id: str, audience: str, name: str
 ) -> Any:
     row = session.get(School, school_id)
     assert row is not None
@@ -427,7 +428,7 @@ def rotate_token(
 
 @route("DELETE", "/schools/<school_id>/feeds/<audience>/tokens/<name>", "Revoke a token.", "school")
 def revoke_token(
-    session: Session, principal: apikeys.Principal, school_id: str, audience: str, name: str
+    session: Session, principal: Principal, school_id: str, audience: str, name: str
 ) -> Any:
     row = session.get(School, school_id)
     assert row is not None
@@ -441,7 +442,7 @@ def revoke_token(
 @route(
     "GET", "/schools/<school_id>/events", "The school's stored events in the feed window.", "school"
 )
-def stored_events(session: Session, principal: apikeys.Principal, school_id: str) -> Any:
+def stored_events(session: Session, principal: Principal, school_id: str) -> Any:
     audience = _audience(request.args.get("audience", "senco"))
     years = refresh.window(today(services().clock))
     events, revisions = event_store.window(session, school_id, years)
@@ -460,7 +461,7 @@ def stored_events(session: Session, principal: apikeys.Principal, school_id: str
     "Evaluate a school's events for one year without saving.",
     "school",
 )
-def preview(session: Session, principal: apikeys.Principal, school_id: str) -> Any:
+def preview(session: Session, principal: Principal, school_id: str) -> Any:
     svc = services()
     try:
         year = int(request.args.get("year", refresh.window(today(svc.clock))[0]))
@@ -491,7 +492,7 @@ def preview(session: Session, principal: apikeys.Principal, school_id: str) -> A
 
 
 @route("GET", "/packs", "The live version of every published pack (admin).", "admin")
-def list_packs(session: Session, principal: apikeys.Principal) -> Any:
+def list_packs(session: Session, principal: Principal) -> Any:
     return {
         "packs": [
             {
@@ -513,7 +514,7 @@ def list_packs(session: Session, principal: apikeys.Principal) -> Any:
     "admin",
     body="yaml",
 )
-def publish_pack(session: Session, principal: apikeys.Principal) -> Any:
+def publish_pack(session: Session, principal: Principal) -> Any:
     if request.mimetype not in {
         "application/yaml",
         "application/x-yaml",
@@ -548,6 +549,6 @@ def publish_pack(session: Session, principal: apikeys.Principal) -> Any:
     "Queue a re-evaluation of every school whose inputs changed (admin).",
     "admin",
 )
-def refresh_all(session: Session, principal: apikeys.Principal) -> Any:
+def refresh_all(session: Session, principal: Principal) -> Any:
     enqueue(jobs.refresh_stale, reason="admin")
     return {"queued": True}, 202

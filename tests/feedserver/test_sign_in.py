@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import pytest
 
+from feedserver.storage.models import Feed, PageSession
 from tests.feedserver.conftest import Server
 from tests.feedserver.test_pages import csrf
 
@@ -77,3 +81,70 @@ def test_the_authorization_scheme_is_case_insensitive(demo_server: Server, schem
 def test_other_authorization_headers_are_refused(demo_server: Server, header: str):
     answer = demo_server.client.get("/api/schools", headers={"Authorization": header})
     assert answer.status_code == 401
+
+
+# ---------------------------------------------------------------------------- sessions end
+
+
+def copied_cookie(server: Server) -> str:
+    cookie = server.client.get_cookie("sencocal_session")
+    assert cookie is not None
+    return cookie.value
+
+
+def replay(server: Server, cookie: str) -> None:
+    server.client.set_cookie("sencocal_session", cookie)
+
+
+def test_a_cookie_copied_before_signing_out_no_longer_works(demo_server: Server):
+    key = demo_server.school_key("demo-primary")
+    token = csrf(demo_server.client.get("/sign-in").text)
+    demo_server.client.post("/sign-in", data={"csrf_token": token, "key": key})
+    feeds = demo_server.client.get("/schools/demo-primary/feeds")
+    assert feeds.status_code == 200
+    cookie, form = copied_cookie(demo_server), csrf(feeds.text)
+    out = demo_server.client.post("/sign-out", data={"csrf_token": form})
+    assert out.status_code == 302
+    replay(demo_server, cookie)
+    answer = demo_server.client.get("/schools/demo-primary/feeds")
+    assert answer.status_code == 302 and answer.headers["Location"].startswith("/sign-in")
+    made = demo_server.client.post(
+        "/schools/demo-primary/feeds",
+        data={"csrf_token": form, "audience": "slt", "name": "stolen"},
+    )
+    assert made.status_code == 302 and made.headers["Location"].startswith("/sign-in")
+    with demo_server.services.db.session() as s:
+        assert s.query(Feed).filter_by(school_id="demo-primary", audience="slt").count() == 0
+
+
+def test_signing_out_ends_only_that_session(demo_server: Server):
+    token = csrf(demo_server.client.get("/sign-in").text)
+    demo_server.client.post("/sign-in", data={"csrf_token": token, "key": demo_server.admin_key})
+    first = copied_cookie(demo_server)
+    demo_server.client.delete_cookie("sencocal_session")
+    token = csrf(demo_server.client.get("/sign-in").text)
+    demo_server.client.post("/sign-in", data={"csrf_token": token, "key": demo_server.admin_key})
+    page = demo_server.client.get("/admin")
+    demo_server.client.post("/sign-out", data={"csrf_token": csrf(page.text)})
+    replay(demo_server, first)
+    assert demo_server.client.get("/admin").status_code == 200
+
+
+def test_a_session_lasts_eight_hours_even_with_a_cookie_that_claims_longer(demo_server: Server):
+    token = csrf(demo_server.client.get("/sign-in").text)
+    demo_server.client.post("/sign-in", data={"csrf_token": token, "key": demo_server.admin_key})
+    demo_server.clock.advance(hours=7, minutes=59)
+    assert demo_server.client.get("/admin").status_code == 200
+    demo_server.clock.advance(minutes=2)
+    assert demo_server.client.get("/admin").status_code == 302
+
+
+def test_no_session_secret_is_stored_in_clear(demo_server: Server):
+    token = csrf(demo_server.client.get("/sign-in").text)
+    demo_server.client.post("/sign-in", data={"csrf_token": token, "key": demo_server.admin_key})
+    app = demo_server.app
+    data = app.session_interface.get_signing_serializer(app).loads(copied_cookie(demo_server))
+    with demo_server.services.db.session() as s:
+        row = s.query(PageSession).one()
+        assert row.secret_hash == hashlib.sha256(data["sid"].encode()).hexdigest()
+        assert data["sid"] not in json.dumps([row.secret_hash, row.end_reason])

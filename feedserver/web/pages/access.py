@@ -1,8 +1,10 @@
 """Who is signed in to the pages, and the protections around it.
 
 Sign-in is by a personal single-use link (for school admins, made by the instance admin) or by
-pasting an API key. Either becomes a signed, http-only, same-site session cookie that expires;
-every form carries a CSRF token tied to the session. Feeds and the JSON API never use the cookie.
+pasting an API key. Either starts a session kept on the server (``storage/sessions.py``), whose
+secret travels in a signed, http-only, same-site cookie; signing out, disabling the person or
+revoking the key ends it there, so a copied cookie stops working. Every form carries a CSRF
+token tied to the session. Feeds and the JSON API never use the cookie.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import datetime as dt
 import hmac
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,11 +22,13 @@ from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from feedserver.storage.models import ApiKey, School, User
+from feedserver.storage import sessions
+from feedserver.storage.models import ApiKey, School
+from feedserver.storage.principals import Principal
+from feedserver.storage.sessions import SESSION_HOURS
 from feedserver.storage.tokens import digest
 from feedserver.web.context import services
 
-SESSION_HOURS = 8
 NO_COOKIE_PREFIXES = ("/feeds/", "/api/", "/static/", "/healthz")
 
 
@@ -51,64 +54,38 @@ def configure(app: Flask, production: bool) -> None:
     )
 
 
-@dataclass(frozen=True)
-class Viewer:
-    """The signed-in person: admin, or the admin of one school."""
-
-    role: str
-    school_id: str | None
-    name: str
-
-    def may_see(self, school_id: str) -> bool:
-        """Whether this person may see and change ``school_id``'s pages."""
-        return self.role == "admin" or self.school_id == school_id
-
-    @property
-    def actor(self) -> str:
-        """How the audit log names this person."""
-        return (
-            f"{self.role}:{self.name}"
-            if self.role == "admin"
-            else f"school:{self.school_id}:{self.name}"
-        )
+Viewer = Principal  # the pages' name for the signed-in principal
 
 
-def current(db: Session) -> Viewer | None:
-    """The signed-in viewer, checked against the database.
+def current(db: Session) -> Principal | None:
+    """The signed-in principal, checked against the server's session record.
 
-    Disabled users and revoked keys end their sessions at once.
+    A session that was ended (signed out), has expired, or whose person was disabled or key
+    revoked gives None, and the cookie is dropped.
     """
-    data = session.get("who")
-    if not isinstance(data, dict):
+    secret = session.get("sid")
+    if not isinstance(secret, str):
         return None
-    now = services().clock.now().timestamp()
-    if not isinstance(data.get("until"), (int, float)) or data["until"] < now:
+    found = sessions.principal_for(db, secret, services().clock.now())
+    if found is None:
         session.clear()
-        return None
-    if data.get("user") is not None:
-        user = db.get(User, data["user"])
-        if user is None or user.disabled_at is not None:
-            session.clear()
-            return None
-        return Viewer(user.role, user.school_id, user.name)
-    key = db.get(ApiKey, data.get("key"))
-    if key is None or key.revoked_at is not None:
-        session.clear()
-        return None
-    return Viewer(
-        key.role,
-        key.school_id,
-        key.label or ("instance admin" if key.role == "admin" else "school key"),
-    )
+    return found
 
 
-def sign_in(user_id: int | None = None, key_id: int | None = None) -> None:
-    """Start a fresh session (a new CSRF token, an expiry)."""
+def sign_in(db: Session, user_id: int | None = None, key_id: int | None = None) -> None:
+    """Start a fresh session, server side and in the cookie (with a new CSRF token)."""
     session.clear()
     session.permanent = True
-    until = services().clock.now() + dt.timedelta(hours=SESSION_HOURS)
-    session["who"] = {"user": user_id, "key": key_id, "until": until.timestamp()}
+    session["sid"] = sessions.start(db, services().clock.now(), user_id=user_id, key_id=key_id)
     session["csrf"] = secrets.token_urlsafe(24)
+
+
+def sign_out(db: Session) -> None:
+    """End this browser's session on the server and forget the cookie."""
+    secret = session.get("sid")
+    if isinstance(secret, str):
+        sessions.end(db, secret, services().clock.now())
+    session.clear()
 
 
 def key_sign_in(db: Session, secret: str) -> ApiKey | None:
@@ -182,12 +159,12 @@ def required(role: str | None = None) -> Callable[[Callable[..., Any]], Callable
                 viewer = current(db)
                 if viewer is None:
                     return redirect(url_for("pages.sign_in_form", next=request.path))
-                if role == "admin" and viewer.role != "admin":
+                if role == "admin" and not viewer.is_admin:
                     abort(403)
                 school_id = kwargs.pop("school_id", None)
                 if school_id is not None:
                     # Another school's pages and a missing school's look the same: 404.
-                    school = db.get(School, school_id) if viewer.may_see(school_id) else None
+                    school = db.get(School, school_id) if viewer.may_use(school_id) else None
                     if school is None:
                         abort(404)
                     kwargs["school"] = school

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import redirect, render_template, request, session, url_for
+from flask import redirect, render_template, request, url_for
 
 from feedserver.storage import accounts
 from feedserver.web.context import services
@@ -49,7 +49,7 @@ def sign_in_with_key() -> Any:
                 "or ask your sencocal admin for a sign-in link."
             )
             return render_template("sign_in.html", next=nxt, error=error), 401
-        access.sign_in(key_id=key.id)
+        access.sign_in(db, key_id=key.id)
         viewer = access.current(db)
         assert viewer is not None
         return redirect(access.next_for(viewer, nxt) or _home(viewer))
@@ -70,7 +70,7 @@ def use_sign_in_link(token: str) -> Any:
         user = accounts.use_link(db, token, svc.clock.now())
         if user is None:
             return render_template("link_expired.html"), 410
-        access.sign_in(user_id=user.id)
+        access.sign_in(db, user_id=user.id)
         viewer = access.current(db)
         assert viewer is not None
         return redirect(_home(viewer))
@@ -80,5 +80,6 @@ def use_sign_in_link(token: str) -> Any:
 def sign_out() -> Any:
     """End the session."""
     access.check_csrf()
-    session.clear()
+    with services().db.session() as db:
+        access.sign_out(db)
     return redirect(url_for("pages.sign_in_form", signed_out=1))

@@ -4,8 +4,9 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-09 09:00:00
 
-One working feed token per name and feed, held by a partial unique index (two requests at once
-both made one). Existing duplicates keep working under a new name ("office 2").
+- Page sessions kept on the server (``sessions``), so signing out ends them.
+- One working feed token per name and feed, held by a partial unique index (two requests at
+  once both made one). Existing duplicates keep working under a new name ("office 2").
 """
 
 from __future__ import annotations
@@ -23,6 +24,31 @@ depends_on = None
 
 def upgrade() -> None:
     """Apply this migration."""
+    op.create_table(
+        "sessions",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("secret_hash", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("key_id", sa.Integer(), nullable=True),
+        sa.Column(
+            "created_at", feedserver.storage.models.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "expires_at", feedserver.storage.models.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "last_seen_at", feedserver.storage.models.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("ended_at", feedserver.storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("end_reason", sa.String(length=20), nullable=True),
+        sa.ForeignKeyConstraint(["key_id"], ["api_keys.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("secret_hash"),
+    )
+    with op.batch_alter_table("sessions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sessions_key_id"), ["key_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_sessions_user_id"), ["user_id"], unique=False)
     _rename_duplicate_live_tokens()
     with op.batch_alter_table("feed_tokens", schema=None) as batch_op:
         batch_op.create_index(
@@ -62,3 +88,4 @@ def downgrade() -> None:
     """Undo this migration."""
     with op.batch_alter_table("feed_tokens", schema=None) as batch_op:
         batch_op.drop_index("uq_feed_tokens_live_name")
+    op.drop_table("sessions")

@@ -1,0 +1,72 @@
+"""Who is acting, and what they reach: one type for page sessions and API keys alike.
+
+Every credential (a person's account, an API key) has a scope given by its ``role`` and the id
+that goes with it:
+
+=========  ==============  =============================================
+role       scope id        reaches
+=========  ==============  =============================================
+``admin``  none            the whole instance: every school, keys, users
+``school`` ``school_id``   that one school's pages and API, nothing else
+=========  ==============  =============================================
+
+A local authority's officers and keys (role ``la`` with an LA code) are the next scope; they
+get their own reach (publishing their LA's packs) rather than a school's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from feedserver.storage.models import ApiKey, User
+
+ROLES = ("admin", "school")
+ROLE_WORDS = {"admin": "Instance admin", "school": "School admin"}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller: a signed-in person or an API key, with its scope.
+
+    Attributes:
+        role: ``admin`` or ``school`` (see the module's table).
+        school_id: the school a ``school`` principal reaches; None for the admin.
+        name: the person's name, or the key's label, for people to read.
+        user_id: the account, when a person signed in with a link.
+        key_id: the API key, when one was used (to call the API or to sign in).
+        session_id: the page session, on the pages.
+    """
+
+    role: str
+    school_id: str | None
+    name: str
+    user_id: int | None = None
+    key_id: int | None = None
+    session_id: int | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether this principal is the instance admin."""
+        return self.role == "admin"
+
+    def may_use(self, school_id: str) -> bool:
+        """Whether this caller may read or change ``school_id``."""
+        return self.is_admin or (self.role == "school" and self.school_id == school_id)
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this caller: ``<scope>:<who>``, at most 100 characters."""
+        who = self.name if self.user_id is not None else f"key {self.key_id} {self.name}".strip()
+        scope = "admin" if self.is_admin else f"{self.role}:{self.school_id}"
+        return f"{scope}:{who}"[:100]
+
+
+def of_user(user: User, session_id: int | None = None) -> Principal:
+    """The principal of a person's account."""
+    return Principal(user.role, user.school_id, user.name, user_id=user.id, session_id=session_id)
+
+
+def of_key(key: ApiKey, session_id: int | None = None) -> Principal:
+    """The principal of an API key (its label, or what it is for, as its name)."""
+    name = key.label or ("instance admin" if key.role == "admin" else "school key")
+    return Principal(key.role, key.school_id, name, key_id=key.id, session_id=session_id)
