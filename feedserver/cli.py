@@ -225,6 +225,57 @@ def admin_create_key(label: str) -> None:
     click.echo("Keep this key safe: it is shown once and cannot be recovered.", err=True)
 
 
+@admin.command("list-keys")
+@handles_input_errors
+def admin_list_keys() -> None:
+    """List every API key: number, what it reaches, label, made, last used, revoked."""
+    from feedserver.storage import apikeys
+
+    def when(value: dt.datetime | None) -> str:
+        return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+    svc = _services()
+    with svc.db.session() as session:
+        keys = apikeys.all_keys(session)
+        click.echo(
+            f"{'key':>5}  {'reaches':<24} {'made':<16} {'last used':<16} {'revoked':<16} label"
+        )
+        for key in keys:
+            reaches = "instance admin" if key.role == "admin" else f"school {key.school_id}"
+            stamps = " ".join(f"{when(t):<16}" for t in (key.created_at, key.last_used_at,
+                                                          key.revoked_at))  # fmt: skip
+            click.echo(f"{key.id:>5}  {reaches[:24]:<24} {stamps} {key.label}")
+
+
+@admin.command("revoke-key")
+@click.argument("number", required=False, type=int)
+@click.option("--secret-from-stdin", is_flag=True,
+              help="Read the key itself from standard input (a leaked key whose number you do "
+                   "not know).")  # fmt: skip
+@handles_input_errors
+def admin_revoke_key(number: int | None, secret_from_stdin: bool) -> None:
+    """Revoke API key NUMBER (see list-keys): it stops working at once, with its sessions."""
+    from sqlalchemy import select
+
+    from feedserver.storage import apikeys
+    from feedserver.storage.models import ApiKey
+    from feedserver.storage.tokens import digest
+
+    if (number is None) == (not secret_from_stdin):
+        raise click.UsageError("give a key NUMBER, or --secret-from-stdin (not both).")
+    svc = _services()
+    with svc.db.session() as session:
+        if number is None:
+            secret = sys.stdin.readline().strip()
+            key = session.scalars(select(ApiKey).where(ApiKey.key_hash == digest(secret))).first()
+            if key is None:
+                raise apikeys.KeyNotFound("no API key matches what was given on standard input.")
+            number = key.id
+        key = apikeys.revoke(session, number, "cli", svc.clock.now())
+        label = f" “{key.label}”" if key.label else ""
+        click.echo(f"key {key.id}{label} is revoked (since {key.revoked_at:%Y-%m-%d %H:%M} UTC)")
+
+
 @admin.command("new-encryption-key")
 def admin_new_encryption_key() -> None:
     """Print a new Fernet key for SENCOCAL_ENCRYPTION_KEYS (put it first to rotate)."""

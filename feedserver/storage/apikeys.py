@@ -1,4 +1,8 @@
-"""API keys: the instance admin's and per-school keys, sent as ``Authorization: Bearer <key>``."""
+"""API keys: the instance admin's and per-school keys, sent as ``Authorization: Bearer <key>``.
+
+A key is stored as the hash of its secret. Revoking one stops it at once, for the API and for
+every page session it opened.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,15 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from feedserver.storage import audit, principals
+from feedserver.storage import audit, principals, sessions
 from feedserver.storage.models import ApiKey
 from feedserver.storage.principals import Principal
-from feedserver.storage.tokens import digest, new_secret
+from feedserver.storage.tokens import digest, new_secret, stale_use
+from rules.errors import SencocalInputError
+
+
+class KeyNotFound(SencocalInputError):
+    """No API key has that number."""
 
 
 def create_key(
@@ -22,14 +31,15 @@ def create_key(
     actor: str = "cli",
 ) -> str:
     """Make a key, store its hash, and return the key (shown once)."""
-    if role not in {"admin", "school"} or (role == "school") != (school_id is not None):
+    if role not in principals.ROLES or (role == "school") != (school_id is not None):
         raise ValueError("an admin key has no school; a school key names one")
     secret = new_secret()
-    session.add(
-        ApiKey(key_hash=digest(secret), role=role, school_id=school_id, label=label, created_at=now)
+    key = ApiKey(
+        key_hash=digest(secret), role=role, school_id=school_id, label=label, created_at=now
     )
+    session.add(key)
     session.flush()
-    audit.record(session, now, actor, f"key.create.{role}", school_id, label=label)
+    audit.record(session, now, actor, f"key.create.{role}", school_id, key=key.id, label=label)
     return secret
 
 
@@ -42,14 +52,57 @@ def bearer_secret(header: str | None) -> str | None:
     return secret
 
 
-def principal_for(session: Session, header: str | None) -> Principal | None:
-    """The caller a bearer header identifies, or None for a missing, unknown or revoked key."""
+def live_key(session: Session, secret: str) -> ApiKey | None:
+    """The unrevoked key ``secret`` is, or None."""
+    return session.scalars(
+        select(ApiKey).where(ApiKey.key_hash == digest(secret.strip()), ApiKey.revoked_at.is_(None))
+    ).first()
+
+
+def principal_for(
+    session: Session, header: str | None, now: dt.datetime | None = None
+) -> Principal | None:
+    """The caller a bearer header identifies, or None for a missing, unknown or revoked key.
+
+    With ``now``, the key's last use is recorded (at most every ten minutes).
+    """
     secret = bearer_secret(header)
     if secret is None:
         return None
-    key = session.scalars(
-        select(ApiKey).where(ApiKey.key_hash == digest(secret), ApiKey.revoked_at.is_(None))
-    ).first()
+    key = live_key(session, secret)
     if key is None:
         return None
+    if now is not None:
+        used(key, now)
     return principals.of_key(key)
+
+
+def used(key: ApiKey, now: dt.datetime) -> None:
+    """Record a use of ``key`` (written at most every ten minutes)."""
+    if stale_use(key.last_used_at, now):
+        key.last_used_at = now
+
+
+def all_keys(session: Session) -> list[ApiKey]:
+    """Every key, working ones first, newest first."""
+    keys = session.scalars(select(ApiKey).order_by(ApiKey.id.desc())).all()
+    return sorted(keys, key=lambda k: k.revoked_at is not None)
+
+
+def revoke(session: Session, key_id: int, actor: str, now: dt.datetime) -> ApiKey:
+    """Revoke a key: the API refuses it and every page session it opened ends, at once.
+
+    Revoking a key that is already revoked changes nothing.
+
+    Raises:
+        KeyNotFound: no key has that number.
+    """
+    key = session.get(ApiKey, key_id, with_for_update=True)
+    if key is None:
+        raise KeyNotFound(f"there is no API key number {key_id}.")
+    if key.revoked_at is None:
+        key.revoked_at = now
+        ended = sessions.end_all(session, now, sessions.Ended.KEY_REVOKED, key_id=key.id)
+        audit.record(session, now, actor, f"key.revoke.{key.role}", key.school_id, key=key.id,
+                     label=key.label, sessions_ended=ended)  # fmt: skip
+    return key

@@ -173,6 +173,7 @@ class FeedToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # to ~10 minutes
 
     feed: Mapped[Feed] = relationship(back_populates="tokens")
 
@@ -191,6 +192,7 @@ class ApiKey(Base):
     label: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # to ~10 minutes
 
 
 class AuditEntry(Base):
@@ -233,6 +235,9 @@ class SignInLink(Base):
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    user: Mapped[User] = relationship()
 
 
 class PageSession(Base):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from feedserver.storage import audit
 from feedserver.storage.db import Conflict, insert_new
 from feedserver.storage.models import Feed, FeedToken, School
-from feedserver.storage.tokens import digest, new_secret
+from feedserver.storage.tokens import digest, new_secret, stale_use
 from rules.errors import SencocalInputError
 from rules.vocabulary import AUDIENCE_ORDER
 
@@ -129,10 +129,55 @@ def _revoke(session: Session, feed: Feed, name: str, now: dt.datetime) -> str:
     return wanted
 
 
-def feed_for_token(session: Session, secret: str) -> Feed | None:
-    """The feed a live token reaches, or None (unknown and revoked look the same)."""
-    return session.scalars(
-        select(Feed)
+def feed_for_token(session: Session, secret: str, now: dt.datetime | None = None) -> Feed | None:
+    """The feed a live token reaches, or None (unknown and revoked look the same).
+
+    With ``now``, the token's last use is recorded (at most every ten minutes, so serving a
+    feed almost never writes).
+    """
+    found = session.execute(
+        select(Feed, FeedToken.id, FeedToken.last_used_at)
         .join(FeedToken)
         .where(FeedToken.token_hash == digest(secret), FeedToken.revoked_at.is_(None))
     ).first()
+    if found is None:
+        return None
+    feed, token_id, last_used = found
+    if now is not None and stale_use(last_used, now):
+        session.execute(
+            update(FeedToken)
+            .where(FeedToken.id == token_id)
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return feed
+
+
+def live_links(session: Session) -> list[tuple[School, Feed, FeedToken]]:
+    """Every working feed token with its feed and school, by school, audience and name."""
+    rows = session.execute(
+        select(School, Feed, FeedToken)
+        .join(Feed, Feed.school_id == School.id)
+        .join(FeedToken, FeedToken.feed_id == Feed.id)
+        .where(FeedToken.revoked_at.is_(None))
+    ).all()
+    return sorted(
+        ((school, feed, token) for school, feed, token in rows),
+        key=lambda r: (r[0].name, AUDIENCES.index(r[1].audience), r[2].name),
+    )
+
+
+def revoke_token_by_id(
+    session: Session, token_id: int, actor: str, now: dt.datetime
+) -> tuple[Feed, str]:
+    """Revoke one working token by its number (the admin's list); its feed and name.
+
+    Raises:
+        SubscriptionError: no working token has that number.
+    """
+    token = session.get(FeedToken, token_id)
+    if token is None or token.revoked_at is not None:
+        raise SubscriptionError("that link was already revoked.")
+    feed = token.feed
+    revoke_token(session, feed, token.name, actor, now)
+    return feed, token.name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
@@ -16,3 +17,13 @@ def new_secret() -> str:
 def digest(secret: str) -> str:
     """The stored form of a secret: its SHA-256, hex."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+# When a key or feed token was last used is written at most this often: a feed is fetched
+# many times an hour, and a write per request would cost more than the answer it records.
+USE_RECORDED_EVERY = dt.timedelta(minutes=10)
+
+
+def stale_use(last_used_at: dt.datetime | None, now: dt.datetime) -> bool:
+    """Whether a use at ``now`` should be written (none yet, or the last one is old enough)."""
+    return last_used_at is None or now - last_used_at >= USE_RECORDED_EVERY

@@ -1,20 +1,15 @@
 """The JSON API (``/api``): schools, term dates, feeds and tokens, packs, preview.
 
-Every route is declared once in :data:`ENDPOINTS`, which also drives the OpenAPI document and the
-test that walks every route with another school's key. A school's key reaches only its own school
-(other schools answer 404, exactly as a school that does not exist). A rejected request stores
-nothing: each request runs in one transaction, committed only when everything succeeded.
+The machinery (the route table behind the OpenAPI document, authorisation, error answers, one
+transaction per request) is in ``apiroutes.py``; access (keys, people, sign-in and feed links,
+the audit log) in ``api_access.py``.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Response, jsonify, request
 from sqlalchemy.orm import Session
 
 import rules
@@ -25,131 +20,14 @@ from feedserver.pipeline.dispatch import enqueue
 from feedserver.storage import apikeys, packstore, schools, subscriptions
 from feedserver.storage import events as event_store
 from feedserver.storage import problems as problem_store
-from feedserver.storage.db import Conflict
 from feedserver.storage.models import School
 from feedserver.storage.principals import Principal
 from feedserver.storage.subscriptions import AUDIENCES
-from feedserver.web.apidoc import Endpoint, document
+from feedserver.web.apidoc import document
+from feedserver.web.apiroutes import ENDPOINTS, ApiError, Later, json_body, route
 from feedserver.web.context import feed_cache, services
 from rules.audiences import for_audience
 from rules.profile import profile_from_data
-
-bp = Blueprint("api", __name__, url_prefix="/api")
-
-
-ENDPOINTS: list[Endpoint] = []
-
-
-class ApiError(Exception):
-    """An error answer: status, message and optional problems."""
-
-    def __init__(self, status: int, message: str, problems: list[dict[str, Any]] | None = None):
-        super().__init__(message)
-        self.status, self.message, self.problems = status, message, problems or []
-
-
-def route(
-    method: str, path: str, summary: str, access: str, body: str | None = None
-) -> Callable[..., Any]:
-    """Register a handler on the blueprint and in :data:`ENDPOINTS`."""
-
-    def register(handler: Callable[..., Any]) -> Callable[..., Any]:
-        ENDPOINTS.append(Endpoint(method, "/api" + path, summary, access, body, handler.__name__))
-
-        def view(**kwargs: Any) -> Any:
-            try:
-                with _transaction() as session:
-                    principal = _authorise(session, access, kwargs.get("school_id"))
-                    answer = handler(session, principal, **kwargs)
-                if isinstance(answer, Later):  # built after the commit and in-process jobs
-                    with _transaction() as session:
-                        return answer.build(session)
-                return answer
-            except ApiError as exc:
-                payload: dict[str, Any] = {"error": exc.message}
-                if exc.problems:
-                    payload["problems"] = exc.problems
-                return jsonify(payload), exc.status
-            except rules.PackRejected as exc:
-                return jsonify(
-                    error="The request was not accepted; nothing was saved.",
-                    problems=[_problem(p) for p in exc.problems],
-                ), 422
-            except Conflict as exc:
-                return jsonify(error=str(exc)), 409
-            except rules.SencocalInputError as exc:
-                return jsonify(error=str(exc)), 422
-
-        view.__name__ = handler.__name__
-        bp.add_url_rule(path, handler.__name__, view, methods=[method])
-        return handler
-
-    return register
-
-
-@dataclass(frozen=True)
-class Later:
-    """An answer built once the change is committed and its in-process jobs have run.
-
-    With rq the jobs are only queued by then, and the answer says what is still pending.
-    """
-
-    build: Callable[[Session], Any]
-
-
-@contextmanager
-def _transaction() -> Iterator[Session]:
-    with services().db.session() as session:
-        yield session
-
-
-def _authorise(session: Session, access: str, school_id: str | None) -> Principal | None:
-    if access == "public":
-        return None
-    principal = apikeys.principal_for(session, request.headers.get("Authorization"))
-    if principal is None:
-        raise ApiError(401, "Send a valid API key as 'Authorization: Bearer <key>'.")
-    if access == "admin" and principal.role != "admin":
-        raise ApiError(403, "Only the instance admin may do this.")
-    if access == "school":
-        if (
-            school_id is None
-            or not principal.may_use(school_id)
-            or session.get(School, school_id) is None
-        ):
-            raise ApiError(404, "Not found.")
-    return principal
-
-
-def _problem(problem: rules.PackError) -> dict[str, Any]:
-    out: dict[str, Any] = {"field": problem.field or "", "message": problem.message}
-    if problem.line is not None:
-        out["line"] = problem.line
-    if problem.rule_id:
-        out["rule"] = problem.rule_id
-    if problem.value is not None:
-        out["value"] = str(problem.value)
-    return out
-
-
-def _json_body() -> dict[str, Any]:
-    if not request.is_json:
-        raise ApiError(415, "Send JSON with 'Content-Type: application/json'.")
-    raw = request.get_data(cache=False)
-    try:
-        data = json.loads(raw or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = (
-            f" at line {exc.lineno}, column {exc.colno}"
-            if isinstance(exc, json.JSONDecodeError)
-            else ""
-        )
-        raise ApiError(
-            400, f"The body is not valid JSON{where}; check quotes and commas."
-        ) from None
-    if not isinstance(data, dict):
-        raise ApiError(400, "The body must be a JSON object ({...}).")
-    return data
 
 
 def _validated_profile(data: dict[str, Any]) -> rules.SchoolProfile:
@@ -216,7 +94,11 @@ def _school_json(session: Session, row: School) -> dict[str, Any]:
                 if feed.content_changed_at
                 else None,
                 "tokens": [
-                    {"name": t.name, "created_at": t.created_at.isoformat()}
+                    {
+                        "name": t.name,
+                        "created_at": t.created_at.isoformat(),
+                        "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
+                    }
                     for t in subscriptions.active_tokens(feed)
                 ],
             }
@@ -267,7 +149,7 @@ def list_schools(session: Session, principal: Principal) -> Any:
 
 @route("POST", "/schools", "Create a school from a profile (admin).", "admin", body="json")
 def create_school(session: Session, principal: Principal) -> Any:
-    profile = _validated_profile(_json_body())
+    profile = _validated_profile(json_body())
     if session.get(School, profile.id) is not None:
         raise ApiError(
             409,
@@ -285,7 +167,7 @@ def get_school(session: Session, principal: Principal, school_id: str) -> Any:
 
 @route("PUT", "/schools/<school_id>", "Replace a school's profile.", "school", body="json")
 def put_school(session: Session, principal: Principal, school_id: str) -> Any:
-    data = _json_body()
+    data = json_body()
     if data.get("id", school_id) != school_id:
         raise ApiError(
             422,
@@ -305,7 +187,7 @@ def put_school(session: Session, principal: Principal, school_id: str) -> Any:
     body="json",
 )
 def patch_school(session: Session, principal: Principal, school_id: str) -> Any:
-    changes = _json_body()
+    changes = json_body()
     if "id" in changes and changes["id"] != school_id:
         raise ApiError(
             422,
@@ -358,7 +240,7 @@ def import_term_dates(session: Session, principal: Principal, school_id: str) ->
 def create_school_key(session: Session, principal: Principal, school_id: str) -> Any:
     if session.get(School, school_id) is None:
         raise ApiError(404, "Not found.")
-    label = str(_json_body().get("label", ""))[:100]
+    label = str(json_body().get("label", ""))[:100]
     key = apikeys.create_key(
         session, "school", services().clock.now(), school_id, label, actor=principal.actor
     )
@@ -377,7 +259,7 @@ def create_school_key(session: Session, principal: Principal, school_id: str) ->
     body="json",
 )
 def create_feed(session: Session, principal: Principal, school_id: str) -> Any:
-    data = _json_body()
+    data = json_body()
     audience = _audience(data.get("audience"))
     svc = services()
     now = svc.clock.now()
@@ -402,7 +284,7 @@ def add_token(session: Session, principal: Principal, school_id: str, audience: 
     row = session.get(School, school_id)
     assert row is not None
     feed = _feed(row, audience)
-    name = str(_json_body().get("name", ""))
+    name = str(json_body().get("name", ""))
     secret = subscriptions.add_token(session, feed, name, principal.actor, services().clock.now())
     return _token_answer(audience, subscriptions.normal_name(name), secret), 201
 

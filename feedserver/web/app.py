@@ -59,10 +59,11 @@ def create_app(
     app.extensions["sencocal.feed_cache"] = FeedCache(
         config.feed_cache_seconds, config.feed_cache_bytes
     )
-    from feedserver.web import api, feeds, pages
+    from feedserver.web import api, api_access, feeds, pages  # noqa: F401 - their routes
+    from feedserver.web.apiroutes import bp as api_bp
 
     app.register_blueprint(feeds.bp)
-    app.register_blueprint(api.bp)
+    app.register_blueprint(api_bp)
     pages.init_app(app, config.production)  # cookie sessions for the pages only
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

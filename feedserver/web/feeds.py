@@ -29,7 +29,7 @@ MAX_AGE = 300  # what clients are told; nginx ignores it and keeps feeds for 10 
 
 def _load(token: str) -> CachedFeed | None:
     with services().db.session() as session:
-        feed = subscriptions.feed_for_token(session, token)
+        feed = subscriptions.feed_for_token(session, token, services().clock.now())
         if feed is None or feed.ics_gzip is None or feed.content_changed_at is None:
             return None
         changed = feed.content_changed_at

@@ -20,9 +20,12 @@ from feedserver.storage.models import (
     Feed,
     FeedToken,
     PackVersion,
+    PageSession,
     School,
+    SignInLink,
+    User,
 )
-from feedserver.web.api import ENDPOINTS
+from feedserver.web.apiroutes import ENDPOINTS
 from tests.feedserver.conftest import Server
 
 
@@ -31,15 +34,28 @@ def snapshot(server: Server) -> dict[str, object]:
     with server.services.db.session() as s:
         counts = {
             m.__name__: s.scalar(select(func.count()).select_from(m))
-            for m in (School, PackVersion, EventRow, Feed, FeedToken, ApiKey, AuditEntry)
+            for m in (
+                School,
+                PackVersion,
+                EventRow,
+                Feed,
+                FeedToken,
+                ApiKey,
+                AuditEntry,
+                User,
+                SignInLink,
+                PageSession,
+            )  # fmt: skip
         }
         profiles = {r.id: r.profile_hash for r in s.scalars(select(School))}
         tokens = sorted((t.name, t.revoked_at is None) for t in s.scalars(select(FeedToken)))
+        tokens += sorted(("key", k.id, k.revoked_at is None) for k in s.scalars(select(ApiKey)))
     return {"counts": counts, "profiles": profiles, "tokens": tokens}
 
 
 def fill(path: str, school: str) -> str:
-    values = {"school_id": school, "audience": "senco", "name": "default"}
+    values = {"school_id": school, "audience": "senco", "name": "default", "key_id": "1",
+              "user_id": "1", "link_id": "1", "token_id": "1"}  # fmt: skip
     return re.sub(r"<(\w+)>", lambda m: values[m.group(1)], path)
 
 

@@ -112,6 +112,7 @@ def test_a_school_admin_signs_in_by_personal_link_and_sees_only_their_school(
 ):
     sign_in_with_key(page, live_server, live_server.admin_key)
     page.wait_for_url("**/admin")
+    page.get_by_role("link", name="People").click()
     page.get_by_label("School").select_option("demo-secondary")
     page.get_by_label("Name").fill("Pat Park")
     page.get_by_role("button", name="Add and make a sign-in link").click()
@@ -125,6 +126,43 @@ def test_a_school_admin_signs_in_by_personal_link_and_sees_only_their_school(
     assert page.get_by_role("heading", level=1).inner_text() == "Page not found"
     page.goto(live_server.url("/admin"))
     assert page.get_by_role("heading", level=1).inner_text() == "You cannot see this page"
+
+
+def test_the_admin_grants_and_takes_back_access(page, live_server, axe, reflow, shoot):
+    live_server.api.new_feed("demo-primary", "slt", token_name="slt team")
+    sign_in_with_key(page, live_server, live_server.admin_key)
+    page.wait_for_url("**/admin")
+    page.get_by_role("link", name="People").click()
+    page.get_by_label("School").select_option("demo-primary")
+    page.get_by_label("Name").fill("Sam Senco")
+    page.get_by_role("button", name="Add and make a sign-in link").click()
+    assert "/sign-in/" in page.get_by_label("Sign-in link", exact=True).input_value()
+    axe(page)
+    reflow(page)
+    shoot(page, "admin-people-with-link")
+    page.get_by_role("link", name="API keys").click()
+    page.get_by_label("School").select_option("demo-primary")
+    page.get_by_label("Label").fill("MIS export")
+    page.get_by_role("button", name="Make the key").click()
+    key = page.get_by_label("API key", exact=True).input_value()
+    assert len(key) == 32
+    axe(page)
+    reflow(page)
+    number = live_server.api.client.get("/api/keys", headers=live_server.api.headers()).json
+    number = next(k["id"] for k in number["keys"] if k["label"] == "MIS export")
+    page.get_by_role("button", name=f"Revoke key {number}").click()
+    assert "is revoked" in page.get_by_role("status").inner_text()
+    axe(page)
+    shoot(page, "admin-keys-revoked")
+    page.get_by_role("link", name="Feed links").click()
+    assert page.get_by_role("row", name=re.compile("slt team")).count() == 1
+    axe(page)
+    reflow(page)
+    page.get_by_role("link", name="Audit log").click()
+    assert page.get_by_text("Revoked the school key").count() == 1
+    axe(page)
+    reflow(page)
+    shoot(page, "admin-audit")
 
 
 def test_the_skip_link_is_first_and_moves_focus_to_the_main_content(page, live_server):
@@ -161,6 +199,10 @@ def test_focus_is_visible(page, live_server):
 PAGES = [
     ("sign-in", None, "/sign-in"),
     ("admin", "admin", "/admin"),
+    ("admin-people", "admin", "/admin/people"),
+    ("admin-keys", "admin", "/admin/keys"),
+    ("admin-feeds", "admin", "/admin/feeds"),
+    ("admin-audit", "admin", "/admin/audit"),
     ("school-coming-weeks", "school", "/schools/demo-primary"),
     ("school-coming-weeks-slt-26", "school", "/schools/demo-primary?audience=slt&weeks=26"),
     ("settings", "school", "/schools/demo-primary/settings"),

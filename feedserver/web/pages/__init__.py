@@ -1,6 +1,7 @@
 """Server-rendered pages (Jinja, no JavaScript framework).
 
-Sign-in, subscribe, preview, settings, admin: each module adds its routes to the one blueprint.
+Sign-in, subscribe, preview, settings, and the admin's pages (one module per concern, sharing
+``admin_nav``): each module adds its routes to the one blueprint.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ from flask import Flask
 def init_app(app: Flask, production: bool) -> None:
     """Register the pages, their session cookie settings and template helpers."""
     from feedserver.web.pages import access
-    from feedserver.web.pages import admin_views as _admin  # noqa: F401 - registers its routes
+    from feedserver.web.pages import admin_audit as _audit  # noqa: F401 - registers its routes
+    from feedserver.web.pages import admin_feeds as _admin_feeds  # noqa: F401
+    from feedserver.web.pages import admin_keys as _keys  # noqa: F401
+    from feedserver.web.pages import admin_people as _people  # noqa: F401
+    from feedserver.web.pages import admin_views as _admin  # noqa: F401
     from feedserver.web.pages import auth_views as _auth  # noqa: F401
     from feedserver.web.pages import calendar_views as _calendars  # noqa: F401
     from feedserver.web.pages import school_views as _school  # noqa: F401
@@ -26,6 +31,6 @@ def init_app(app: Flask, production: bool) -> None:
 
     @app.context_processor
     def helpers() -> dict[str, Any]:
-        from feedserver.web.pages import fmt
+        from feedserver.web.pages import admin_nav, fmt
 
-        return {"csrf_token": access.csrf_token, "fmt": fmt}
+        return {"csrf_token": access.csrf_token, "fmt": fmt, "admin_sections": admin_nav.sections}

@@ -19,14 +19,12 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from feedserver.storage import sessions
-from feedserver.storage.models import ApiKey, School
+from feedserver.storage.models import School
 from feedserver.storage.principals import Principal
 from feedserver.storage.sessions import SESSION_HOURS
-from feedserver.storage.tokens import digest
 from feedserver.web.context import services
 
 NO_COOKIE_PREFIXES = ("/feeds/", "/api/", "/static/", "/healthz")
@@ -86,13 +84,6 @@ def sign_out(db: Session) -> None:
     if isinstance(secret, str):
         sessions.end(db, secret, services().clock.now())
     session.clear()
-
-
-def key_sign_in(db: Session, secret: str) -> ApiKey | None:
-    """The live API key ``secret`` names, or None."""
-    return db.scalars(
-        select(ApiKey).where(ApiKey.key_hash == digest(secret.strip()), ApiKey.revoked_at.is_(None))
-    ).first()
 
 
 MAX_NEXT = 1000

@@ -1,23 +1,28 @@
-"""The instance admin's pages: every school, its feeds, when its events changed, its warnings."""
+"""The admin's Schools page: every school at a glance (feeds, changes, warnings); adding one."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from flask import render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
+from werkzeug.datastructures import MultiDict
 
 import rules
 from feedserver import wording
-from feedserver.storage import accounts, audit
+from feedserver.pipeline import jobs
+from feedserver.pipeline.dispatch import enqueue
 from feedserver.storage import problems as problem_store
+from feedserver.storage import schools
+from feedserver.storage.db import Conflict
 from feedserver.storage.models import School, User
 from feedserver.storage.subscriptions import AUDIENCES
 from feedserver.web.context import services
-from feedserver.web.pages import access
+from feedserver.web.pages import access, admin_nav
 from feedserver.web.pages.blueprint import bp
+from rules.profile import profile_from_data
 from rules.vocabulary import academic_year_label
 
 
@@ -74,44 +79,76 @@ def instance_problems(db: Session) -> list[str]:
     ]
 
 
+admin_nav.add(admin_nav.Section("pages.admin_home", "Schools", 10, also=("pages.add_school",)))
+
+SCHOOL_TYPES = {
+    "maintained": "Maintained school",
+    "academy": "Academy",
+    "free_school": "Free school",
+    "special": "Maintained special school",
+    "special_academy": "Special academy",
+    "alternative_provision": "Alternative provision",
+    "maintained_nursery": "Maintained nursery school",
+    "independent": "Independent school",
+}
+PHASES = {
+    "nursery": "Nursery",
+    "primary": "Primary",
+    "infant": "Infant",
+    "junior": "Junior",
+    "middle": "Middle",
+    "secondary": "Secondary",
+    "all_through": "All-through",
+    "16_plus": "16 plus",
+}
+
+
+def _home(db: Session, viewer: access.Viewer, status: int = 200, **extra: Any) -> Any:
+    context = {"notice": None, "error": None, "error_field": None, "form": MultiDict(), **extra}
+    return render_template(
+        "admin.html", viewer=viewer, lines=school_lines(db), notices=instance_problems(db),
+        types=SCHOOL_TYPES, phases=PHASES, **context,
+    ), status  # fmt: skip
+
+
 @bp.get("/admin")
 @access.required("admin")
 def admin_home(db: Session, viewer: access.Viewer) -> Any:
-    """All schools."""
-    return render_template(
-        "admin.html", viewer=viewer, lines=school_lines(db), notices=instance_problems(db),
-        link=None, error=None,
-    )  # fmt: skip
+    """All schools, and adding one."""
+    added = request.args.get("added")
+    school = db.get(School, added) if added else None
+    notice = f"{school.name} was added. Add its admin on the People page." if school else None
+    return _home(db, viewer, notice=notice)
 
 
-@bp.post("/admin/school-admins")
+@bp.post("/admin/schools")
 @access.required("admin")
-def add_school_admin(db: Session, viewer: access.Viewer) -> Any:
-    """Add a school admin and show their personal sign-in link once."""
-    school_id = request.form.get("school_id", "")
-    name = request.form.get("name", "").strip()
-    email = request.form.get("email", "").strip()
-    school = db.get(School, school_id)
-    error = None
-    if school is None:
-        error = "Choose a school."
-    elif not name or len(name) > 100:
-        error = "Give the person's name (up to 100 characters)."
-    elif len(email) > 200:
-        error = "That email address is too long."
-    if error:
-        return render_template(
-            "admin.html", viewer=viewer, lines=school_lines(db), notices=instance_problems(db),
-            link=None, error=error,
-        ), 422  # fmt: skip
-    now = services().clock.now()
-    user = User(name=name, email=email, role="school", school_id=school_id, created_at=now)
-    db.add(user)
-    db.flush()
-    audit.record(db, now, viewer.actor, "user.create", school_id, user=name)
-    secret = accounts.new_link(db, user, viewer.actor, now)
-    link = services().config.public_base_url + url_for("pages.sign_in_link", token=secret)
-    return render_template(
-        "admin.html", viewer=viewer, lines=school_lines(db), notices=instance_problems(db),
-        link=(user, school, link), error=None,
-    )  # fmt: skip
+def add_school(db: Session, viewer: access.Viewer) -> Any:
+    """Add a school from the few facts a profile needs; the rest is set on its settings page."""
+    form = request.form
+    data: dict[str, Any] = {
+        "id": form.get("id", "").strip(),
+        "name": " ".join(form.get("name", "").split()),
+        "la_code": form.get("la_code", "").strip(),
+        "type": form.get("type", ""),
+        "phases": form.getlist("phases"),
+    }
+    if form.get("urn", "").strip():
+        data["urn"] = form.get("urn", "").strip()
+    try:
+        profile = profile_from_data(data, "the new school")
+        schools.save(db, profile, viewer.actor, services().clock.now(), new=True)
+    except rules.PackRejected as rejected:
+        problems = [{"field": FIELD_WORDS.get(p.field or "", p.field), "message": p.message}
+                    for p in rejected.problems]  # fmt: skip
+        return _home(db, viewer, 422, error=problems, form=form)
+    except Conflict:
+        db.rollback()
+        return _home(db, viewer, 409, error=f"A school with the id “{data['id']}” exists already; "
+                     "choose another id.", error_field="new-id", form=form)  # fmt: skip
+    enqueue(jobs.evaluate_school, profile.id, reason="profile")
+    return redirect(url_for("pages.admin_home", added=profile.id))
+
+
+FIELD_WORDS = {"id": "Id", "name": "Name", "la_code": "LA code", "type": "Type",
+               "phases": "Phases", "urn": "URN"}  # fmt: skip

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import redirect, render_template, request, url_for
 
-from feedserver.storage import accounts
+from feedserver.storage import accounts, apikeys, audit
 from feedserver.web.context import services
 from feedserver.web.pages import access
 from feedserver.web.pages.blueprint import bp
@@ -42,16 +42,20 @@ def sign_in_with_key() -> Any:
     access.check_csrf()
     nxt = access.safe_next(request.form.get("next"))
     with services().db.session() as db:
-        key = access.key_sign_in(db, request.form.get("key", ""))
+        key = apikeys.live_key(db, request.form.get("key", ""))
         if key is None:
             error = (
                 "That key was not recognised. Check you copied all of it, "
                 "or ask your sencocal admin for a sign-in link."
             )
             return render_template("sign_in.html", next=nxt, error=error), 401
+        now = services().clock.now()
+        apikeys.used(key, now)
         access.sign_in(db, key_id=key.id)
         viewer = access.current(db)
         assert viewer is not None
+        audit.record(db, now, viewer.actor, "key.sign_in", key.school_id, key=key.id,
+                     label=key.label)  # fmt: skip
         return redirect(access.next_for(viewer, nxt) or _home(viewer))
 
 

@@ -33,3 +33,8 @@ year = academic_year_label
 def last_day(exclusive_end: dt.date) -> str:
     """The inclusive last day of an all-day entry whose end is exclusive (like ICS DTEND)."""
     return day(exclusive_end - dt.timedelta(days=1))
+
+
+def sentence(text: str) -> str:
+    """``text`` with a capital first letter (messages are written to follow a colon)."""
+    return text[:1].upper() + text[1:]

@@ -5,6 +5,8 @@ Revises: 0005
 Create Date: 2026-12-09 09:00:00
 
 - Page sessions kept on the server (``sessions``), so signing out ends them.
+- When each API key and feed token was last used (to about ten minutes), and sign-in links
+  that the admin cancelled.
 - One working feed token per name and feed, held by a partial unique index (two requests at
   once both made one). Existing duplicates keep working under a new name ("office 2").
 """
@@ -49,6 +51,11 @@ def upgrade() -> None:
     with op.batch_alter_table("sessions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_sessions_key_id"), ["key_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_sessions_user_id"), ["user_id"], unique=False)
+    when = feedserver.storage.models.UTCDateTime(timezone=True)
+    for table, column in (("api_keys", "last_used_at"), ("feed_tokens", "last_used_at"),
+                          ("sign_in_links", "cancelled_at")):  # fmt: skip
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column(column, when, nullable=True))
     _rename_duplicate_live_tokens()
     with op.batch_alter_table("feed_tokens", schema=None) as batch_op:
         batch_op.create_index(
@@ -88,4 +95,8 @@ def downgrade() -> None:
     """Undo this migration."""
     with op.batch_alter_table("feed_tokens", schema=None) as batch_op:
         batch_op.drop_index("uq_feed_tokens_live_name")
+    for table, column in (("api_keys", "last_used_at"), ("feed_tokens", "last_used_at"),
+                          ("sign_in_links", "cancelled_at")):  # fmt: skip
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column(column)
     op.drop_table("sessions")

@@ -1,0 +1,147 @@
+"""The API's machinery: its blueprint, the route table, authorisation and the error answers.
+
+Every route is declared once with :func:`route`, which also puts it in :data:`ENDPOINTS`: the
+OpenAPI document and the tests that walk every route with the wrong key read that table. A
+school's key reaches only its own school (other schools answer 404, exactly as a school that
+does not exist). Each request runs in one transaction, committed only when everything
+succeeded, so a rejected request stores nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from sqlalchemy.orm import Session
+
+import rules
+from feedserver.storage import apikeys
+from feedserver.storage.db import Conflict
+from feedserver.storage.models import School
+from feedserver.storage.principals import Principal
+from feedserver.web.apidoc import Endpoint
+from feedserver.web.context import services
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+ENDPOINTS: list[Endpoint] = []
+
+
+class ApiError(Exception):
+    """An error answer: status, message and optional problems."""
+
+    def __init__(self, status: int, message: str, problems: list[dict[str, Any]] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.problems = status, message, problems or []
+
+
+def route(
+    method: str, path: str, summary: str, access: str, body: str | None = None
+) -> Callable[..., Any]:
+    """Register a handler on the blueprint and in :data:`ENDPOINTS`."""
+
+    def register(handler: Callable[..., Any]) -> Callable[..., Any]:
+        ENDPOINTS.append(Endpoint(method, "/api" + path, summary, access, body, handler.__name__))
+
+        def view(**kwargs: Any) -> Any:
+            try:
+                with _transaction() as session:
+                    principal = _authorise(session, access, kwargs.get("school_id"))
+                    answer = handler(session, principal, **kwargs)
+                if isinstance(answer, Later):  # built after the commit and in-process jobs
+                    with _transaction() as session:
+                        return answer.build(session)
+                return answer
+            except ApiError as exc:
+                payload: dict[str, Any] = {"error": exc.message}
+                if exc.problems:
+                    payload["problems"] = exc.problems
+                return jsonify(payload), exc.status
+            except rules.PackRejected as exc:
+                return jsonify(
+                    error="The request was not accepted; nothing was saved.",
+                    problems=[_problem(p) for p in exc.problems],
+                ), 422
+            except Conflict as exc:
+                return jsonify(error=str(exc)), 409
+            except rules.SencocalInputError as exc:
+                return jsonify(error=str(exc)), 422
+
+        view.__name__ = handler.__name__
+        bp.add_url_rule(path, handler.__name__, view, methods=[method])
+        return handler
+
+    return register
+
+
+@dataclass(frozen=True)
+class Later:
+    """An answer built once the change is committed and its in-process jobs have run.
+
+    With rq the jobs are only queued by then, and the answer says what is still pending.
+    """
+
+    build: Callable[[Session], Any]
+
+
+@contextmanager
+def _transaction() -> Iterator[Session]:
+    with services().db.session() as session:
+        yield session
+
+
+def _authorise(session: Session, access: str, school_id: str | None) -> Principal | None:
+    if access == "public":
+        return None
+    principal = apikeys.principal_for(
+        session, request.headers.get("Authorization"), services().clock.now()
+    )
+    if principal is None:
+        raise ApiError(401, "Send a valid API key as 'Authorization: Bearer <key>'.")
+    if access == "admin" and principal.role != "admin":
+        raise ApiError(403, "Only the instance admin may do this.")
+    if access == "school":
+        if (
+            school_id is None
+            or not principal.may_use(school_id)
+            or session.get(School, school_id) is None
+        ):
+            raise ApiError(404, "Not found.")
+    return principal
+
+
+def _problem(problem: rules.PackError) -> dict[str, Any]:
+    out: dict[str, Any] = {"field": problem.field or "", "message": problem.message}
+    if problem.line is not None:
+        out["line"] = problem.line
+    if problem.rule_id:
+        out["rule"] = problem.rule_id
+    if problem.value is not None:
+        out["value"] = str(problem.value)
+    return out
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object (415 without the JSON type, 400 when it is not an object)."""
+    if not request.is_json:
+        raise ApiError(415, "Send JSON with 'Content-Type: application/json'.")
+    raw = request.get_data(cache=False)
+    try:
+        data = json.loads(raw or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = (
+            f" at line {exc.lineno}, column {exc.colno}"
+            if isinstance(exc, json.JSONDecodeError)
+            else ""
+        )
+        raise ApiError(
+            400, f"The body is not valid JSON{where}; check quotes and commas."
+        ) from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "The body must be a JSON object ({...}).")
+    return data
