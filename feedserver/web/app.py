@@ -22,10 +22,9 @@ from feedserver import errors, runtime
 from feedserver.clock import Clock
 from feedserver.config import Config
 from feedserver.runtime import Services
-from feedserver.web import logs
+from feedserver.web import headers, logs
 from feedserver.web.feedcache import FeedCache
 
-FEED_MAX_AGE = 300  # what clients and caches are told; the feed itself says REFRESH-INTERVAL
 log = logging.getLogger("feedserver")
 
 
@@ -51,7 +50,6 @@ def create_app(
     app.config.update(
         SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=config.max_body_bytes,
-        FEED_MAX_AGE=FEED_MAX_AGE,
         JSON_SORT_KEYS=False,
     )
     services = Services.from_config(config, clock=clock, background_jobs=background_jobs)
@@ -68,6 +66,7 @@ def create_app(
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
     app.add_url_rule("/healthz", "healthz", _healthz)
+    headers.install(app)
     app.wsgi_app = _WithServices(app.wsgi_app, services)  # type: ignore[method-assign]
     logs.install()
     return app

@@ -25,6 +25,7 @@ bp = Blueprint("feeds", __name__)
 
 NOT_FOUND = b"Not found\n"
 MAX_AGE = 300  # what clients are told; nginx ignores it and keeps feeds for 10 s (deploy/)
+CACHE_CONTROL = f"private, max-age={MAX_AGE}"  # a school's calendar: no shared cache keeps it
 
 
 def _load(token: str) -> CachedFeed | None:
@@ -42,7 +43,7 @@ def _load(token: str) -> CachedFeed | None:
         )
     cached.headers = {
         "Last-Modified": cached.last_modified,
-        "Cache-Control": f"max-age={MAX_AGE}",
+        "Cache-Control": CACHE_CONTROL,
         "Vary": "Accept-Encoding",
         "Content-Disposition": f'inline; filename="{cached.filename}"',
     }

@@ -43,7 +43,7 @@ def test_feed_is_served_with_strong_etag_last_modified_and_caching_headers(demo_
     etag = answer.headers["ETag"]
     assert etag.startswith('"') and not etag.startswith("W/")
     assert answer.headers["Last-Modified"] == format_datetime(demo_server.clock.now(), usegmt=True)
-    assert answer.headers["Cache-Control"] == "max-age=300"
+    assert answer.headers["Cache-Control"] == "private, max-age=300"
     assert answer.headers["Vary"] == "Accept-Encoding"
     assert answer.data.startswith(b"BEGIN:VCALENDAR\r\n")
 

@@ -217,6 +217,10 @@ PAGES = [
 def test_every_page_has_no_axe_violations_and_reflows(
     page, live_server, axe, reflow, shoot, name, who, path
 ):
+    refused = []  # the Content-Security-Policy must not block anything the pages need
+    page.on(
+        "console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None
+    )
     if who == "admin":
         sign_in_with_key(page, live_server, live_server.admin_key)
         page.wait_for_url("**/admin")
@@ -234,6 +238,7 @@ def test_every_page_has_no_axe_violations_and_reflows(
     axe(page)
     reflow(page)
     shoot(page, name)
+    assert refused == []
 
 
 def test_the_calendars_page_names_a_problem_and_shows_each_connections_state_in_words(

@@ -1,0 +1,41 @@
+"""Security headers on every answer, by surface: pages, the API, feeds, static files.
+
+Pages may not be framed (clickjacking), load nothing but this site's own stylesheet, send no
+Referer (a subscribe page's own address carries a feed token, a sign-in link's its secret) and
+are never stored by a browser or proxy (several show a secret once: a new sign-in link, key or
+subscribe link). API answers are never stored either. Feeds are ``private``: a shared cache
+between the calendar app and us must not keep a school's calendar.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+
+PAGE_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+
+def _secure(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    path = request.path
+    if path.startswith("/static/"):
+        return response
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    if path.startswith("/feeds/"):
+        return response  # Cache-Control is the feed's own (private, max-age)
+    headers["Cache-Control"] = "no-store"
+    if path.startswith("/api/") or path == "/healthz":
+        headers.setdefault("Content-Security-Policy", API_POLICY)
+        return response
+    headers.setdefault("Content-Security-Policy", PAGE_POLICY)
+    headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def install(app: Flask) -> None:
+    """Add the headers to every answer of ``app`` (errors included)."""
+    app.after_request(_secure)
