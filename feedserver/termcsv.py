@@ -12,11 +12,18 @@ import datetime as dt
 import io
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import rules
 from rules.errors import PackError, PackRejected
+from rules.profile import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    MAX_CLOSURES_PER_YEAR,
+    MAX_INSET_PER_YEAR,
+)
 from rules.vocabulary import HALF_LABELS
 
 COLUMNS = ["academic_year", "label", "start", "end"]
@@ -72,7 +79,12 @@ def parse(data: bytes | str) -> TermDates:
                 )
             ]
         )
-    for number, row in enumerate(reader, start=2):
+    rows = _rows(reader)
+    counted: dict[tuple[int, str], int] = {}
+    for number, row in rows:
+        if isinstance(row, str):  # the csv module refused the line
+            problems.append(PackError(FILENAME, row, number))
+            break
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != 4:
@@ -84,7 +96,8 @@ def parse(data: bytes | str) -> TermDates:
             problems.append(
                 PackError(
                     FILENAME,
-                    f"'{year_text}' is not an academic year (write 2026 or 2026/27).",
+                    f"'{year_text}' is not an academic year from {FIRST_YEAR} to {LAST_YEAR} "
+                    "(write 2026 or 2026/27).",
                     number,
                     field="academic_year",
                     value=year_text,
@@ -146,11 +159,49 @@ def parse(data: bytes | str) -> TermDates:
                 if day.weekday() < 5:
                     days.add(day)
                 day += dt.timedelta(days=1)
+            limit = MAX_INSET_PER_YEAR if label == "inset" else MAX_CLOSURES_PER_YEAR
+            if len(days) > limit and (year, label) not in counted:
+                counted[(year, label)] = number
+                what = "INSET days" if label == "inset" else "closure days"
+                problems.append(
+                    PackError(
+                        FILENAME,
+                        f"at most {limit} {what} in {year}/{(year + 1) % 100:02d} "
+                        f"({len(days)} by this line).",
+                        number,
+                        field=label,
+                    )
+                )
     if problems:
         raise PackRejected(problems)
     if not out.years:
         raise PackRejected([PackError(FILENAME, "no rows after the header; fill in the template.")])
     return out
+
+
+MAX_CELL = 1000  # no cell of the template needs more
+
+
+def _rows(reader: Any) -> Iterator[tuple[int, list[str] | str]]:
+    """(line, cells), or (line, why) for a line the csv module refuses (and nothing after)."""
+    number = 1
+    while True:
+        number += 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            why = "a field is too long" if "field larger" in str(exc) else str(exc)
+            yield number, f"this line cannot be read ({why}); check it in your spreadsheet."
+            return
+        if any(len(cell) > MAX_CELL for cell in row):
+            yield number, f"a field is too long (over {MAX_CELL:,} characters)."
+            return
+        if any("\x00" in cell for cell in row):
+            yield number, "this line contains a NUL character; save the file as 'CSV UTF-8'."
+            return
+        yield number, row
 
 
 def merged(profile: rules.SchoolProfile, found: TermDates) -> rules.SchoolProfile:
@@ -191,7 +242,7 @@ def _year(text: str) -> int | None:
     year = int(match.group(1))
     if match.group(2) is not None and int(match.group(2)) % 100 != (year + 1) % 100:
         return None
-    return year if 1990 <= year <= 2200 else None
+    return year if FIRST_YEAR <= year <= LAST_YEAR else None
 
 
 def parse_date(text: str) -> dt.date | None:

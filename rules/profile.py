@@ -31,6 +31,19 @@ from rules.vocabulary import (
     SchoolType,
 )
 
+# What one school may keep: every limit is refused with a message that names it. Feeds cover
+# this academic year and next; the bounds leave room for history while keeping one school's
+# data (and its feeds) small.
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # academic years sencocal serves (2000/01 to 2100/01)
+MAX_TERM_YEARS = 10  # years of the school's own term dates
+MAX_INSET_PER_YEAR = 10  # England has 5 statutory INSET days; some schools add a few
+MAX_CLOSURES_PER_YEAR = 30
+MAX_LOCAL_EVENTS = 500
+MAX_NAMED_KEYS = 50
+MAX_NAMED_DATES = 60  # dates for one key (a weekly club over two years fits)
+MAX_REFS = 1000  # rules turned off, own dates, dates found for published rules (each)
+MAX_EHCP = 2000
+
 
 class EhcpEntry(Strict):
     """Reserved for the EHCP roster: a pseudonymised pupil reference and the review anchor."""
@@ -139,8 +152,64 @@ class SchoolProfile(Strict):
         return 4 if self.type in APRIL_FINANCIAL_YEAR else 9
 
 
+def _year_served(year: int) -> bool:
+    return FIRST_YEAR <= year <= LAST_YEAR
+
+
+def _academic_year(day: dt.date) -> int:
+    return day.year if day.month >= 9 else day.year - 1
+
+
+def _check_limits(profile: SchoolProfile) -> Iterator[Check]:
+    """How much one school keeps: counts, and years sencocal serves."""
+    counted = (
+        ("local_events", len(profile.local_events), MAX_LOCAL_EVENTS, "one-off events"),
+        ("term_dates", len(profile.term_dates), MAX_TERM_YEARS, "years of term dates"),
+        ("named_dates", len(profile.named_dates), MAX_NAMED_KEYS, "kinds of school date"),
+        ("rules_off", len(profile.rules_off), MAX_REFS, "rules turned off"),
+        ("date_overrides", len(profile.date_overrides), MAX_REFS, "rules with dates of your own"),
+        ("publishes", len(profile.publishes), MAX_REFS, "rules with dates you found"),
+        ("ehcp_roster", len(profile.ehcp_roster), MAX_EHCP, "pupils on the EHCP roster"),
+    )
+    for field, count, limit, what in counted:
+        if count > limit:
+            message = f"at most {limit} {what} (this has {count}); remove some."
+            yield Check((field,), message, str(count))
+    for key, days in profile.named_dates.items():
+        if len(days) > MAX_NAMED_DATES:
+            message = f"at most {MAX_NAMED_DATES} dates for one kind of school date ({len(days)})."
+            yield Check(("named_dates", key), message, str(len(days)))
+    served = f"the years sencocal serves ({FIRST_YEAR} to {LAST_YEAR})"
+    days_limits = (
+        ("inset_days", "INSET days", MAX_INSET_PER_YEAR),
+        ("closure_days", "closure days", MAX_CLOSURES_PER_YEAR),
+    )
+    for field, what, limit in days_limits:
+        by_year: dict[int, int] = {}
+        for day in getattr(profile, field):
+            by_year[_academic_year(day)] = by_year.get(_academic_year(day), 0) + 1
+        for year, count in sorted(by_year.items()):
+            label = f"{year}/{(year + 1) % 100:02d}"
+            if not _year_served(year):
+                yield Check((field,), f"{label} is outside {served}.", str(year))
+            elif count > limit:
+                yield Check((field,), f"at most {limit} {what} in {label} ({count}).", str(count))
+    for year in profile.term_dates:
+        if not _year_served(year):
+            yield Check(("term_dates", year), f"{year} is not one of {served}.", str(year))
+    for field in ("date_overrides", "publishes"):
+        for key, by_year_of in getattr(profile, field).items():
+            for year in by_year_of:
+                if not _year_served(year):
+                    yield Check((field, key, year), f"{year} is not one of {served}.", str(year))
+
+
 def check_profile(profile: SchoolProfile) -> Iterator[Check]:
-    """Whole-profile checks: term periods sound, INSET days on weekdays."""
+    """Whole-profile checks: limits, term periods sound, INSET days on weekdays."""
+    limits = list(_check_limits(profile))
+    yield from limits
+    if limits:
+        return  # the checks below build dates in every year given
     for year, periods in profile.term_dates.items():
         yield from check_periods(periods, year, ("term_dates", year))
     for i, day in enumerate(profile.inset_days):

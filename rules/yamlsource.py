@@ -43,19 +43,34 @@ def _fail(filename: str, message: str, line: int | None = None) -> PackRejected:
     return PackRejected([PackError(file=filename, message=message, line=line)])
 
 
+MAX_DEPTH = 50  # a pack nests a handful of levels; 50,000 used to exhaust the stack
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses aliases and anchors while composing."""
+    """SafeLoader that refuses aliases and anchors, and nesting deeper than MAX_DEPTH."""
+
+    depth = 0
 
     def compose_node(self, parent: Node | None, index: int) -> Node | None:
         event: Any = self.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
             raise _AnchorRefused(event.start_mark.line + 1)
-        return super().compose_node(parent, index)
+        if self.depth >= MAX_DEPTH:
+            raise _TooDeep(event.start_mark.line + 1)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 class _AnchorRefused(Exception):
     def __init__(self, line: int) -> None:
         self.line = line
+
+
+class _TooDeep(_AnchorRefused):
+    """Nesting deeper than MAX_DEPTH (the line where it went too deep)."""
 
 
 def decode(data: bytes | str, filename: str, max_bytes: int = MAX_BYTES) -> str:
@@ -124,6 +139,12 @@ def load(data: bytes | str, filename: str, max_bytes: int = MAX_BYTES) -> Any:
             f"contains a control character (#x{exc.character:04x}) that YAML does not allow; "
             "remove it.",
             line,
+        ) from None
+    except _TooDeep as exc:
+        raise _fail(
+            filename,
+            f"nested more than {MAX_DEPTH} levels deep; no pack needs that many.",
+            exc.line,
         ) from None
     except _AnchorRefused as exc:
         raise _fail(

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from feedserver.storage import audit, principals, sessions
 from feedserver.storage.models import School, SignInLink, User
+from feedserver.storage.plaintext import PlainTextError, one_line
 from feedserver.storage.tokens import digest, new_secret
 from rules.errors import SencocalInputError
 
@@ -27,7 +28,18 @@ MAX_EMAIL = 200
 
 
 class AccountError(SencocalInputError):
-    """A request about a person or a link that cannot be carried out (the message says why)."""
+    """A request about a person or a link that cannot be carried out (the message says why).
+
+    ``field`` names the input at fault (``name``, ``email``, ``school_id``), when one is.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NoSuchAccount(AccountError):
+    """No person or link has that number (or the link can no longer be cancelled)."""
 
 
 def create_user(
@@ -44,15 +56,20 @@ def create_user(
     Raises:
         AccountError: naming what is wrong (name, email, school).
     """
-    name, email = " ".join(name.split()), email.strip()
-    if not name or len(name) > MAX_NAME:
-        raise AccountError(f"give the person's name (up to {MAX_NAME} characters).")
-    if len(email) > MAX_EMAIL or any(c.isspace() for c in email):
-        raise AccountError(f"that email address is not valid (up to {MAX_EMAIL} characters).")
+    try:
+        name = one_line(name, "person's name", MAX_NAME, required=True)
+    except PlainTextError as exc:
+        raise AccountError(str(exc), "name") from None
+    try:
+        email = one_line(email, "email address", MAX_EMAIL)
+    except PlainTextError as exc:
+        raise AccountError(str(exc), "email") from None
+    if " " in email:
+        raise AccountError("that email address is not valid (it has a space).", "email")
     if role not in principals.ROLES or (role == "school") != (school_id is not None):
-        raise AccountError("an instance admin has no school; a school admin has one.")
+        raise AccountError("an instance admin has no school; a school admin has one.", "school_id")
     if school_id is not None and session.get(School, school_id) is None:
-        raise AccountError("choose a school that exists.")
+        raise AccountError("choose a school that exists.", "school_id")
     user = User(name=name, email=email, role=role, school_id=school_id, created_at=now)
     session.add(user)
     session.flush()
@@ -68,7 +85,7 @@ def get_user(session: Session, user_id: int) -> User:
     """
     user = session.get(User, user_id)
     if user is None:
-        raise AccountError(f"there is no person number {user_id}.")
+        raise NoSuchAccount(f"there is no person number {user_id}.")
     return user
 
 
@@ -141,7 +158,7 @@ def cancel_link(session: Session, link_id: int, actor: str, now: dt.datetime) ->
     ).first()
     link = session.get(SignInLink, link_id)
     if cancelled is None or link is None:
-        raise AccountError("that sign-in link was already used, cancelled or has expired.")
+        raise NoSuchAccount("that sign-in link was already used, cancelled or has expired.")
     session.refresh(link)
     audit.record(session, now, actor, "link.cancel", link.user.school_id, user=link.user_id,
                  name=link.user.name)  # fmt: skip

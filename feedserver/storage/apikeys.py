@@ -13,9 +13,12 @@ from sqlalchemy.orm import Session
 
 from feedserver.storage import audit, principals, sessions
 from feedserver.storage.models import ApiKey
+from feedserver.storage.plaintext import one_line
 from feedserver.storage.principals import Principal
 from feedserver.storage.tokens import digest, new_secret, stale_use
 from rules.errors import SencocalInputError
+
+MAX_LABEL = 100
 
 
 class KeyNotFound(SencocalInputError):
@@ -33,6 +36,7 @@ def create_key(
     """Make a key, store its hash, and return the key (shown once)."""
     if role not in principals.ROLES or (role == "school") != (school_id is not None):
         raise ValueError("an admin key has no school; a school key names one")
+    label = one_line(label, "key's label", MAX_LABEL)
     secret = new_secret()
     key = ApiKey(
         key_hash=digest(secret), role=role, school_id=school_id, label=label, created_at=now

@@ -24,7 +24,7 @@ from feedserver.storage.models import School
 from feedserver.storage.principals import Principal
 from feedserver.storage.subscriptions import AUDIENCES
 from feedserver.web.apidoc import document
-from feedserver.web.apiroutes import ENDPOINTS, ApiError, Later, json_body, route
+from feedserver.web.apiroutes import ENDPOINTS, ApiError, Later, json_body, read_body, route
 from feedserver.web.context import feed_cache, services
 from rules.audiences import for_audience
 from rules.profile import profile_from_data
@@ -212,7 +212,7 @@ def import_term_dates(session: Session, principal: Principal, school_id: str) ->
     if request.mimetype not in {"text/csv", "text/plain", "application/csv"}:
         raise ApiError(415, "Send the CSV with 'Content-Type: text/csv'.")
     try:
-        found = termcsv.parse(request.get_data(cache=False))
+        found = termcsv.parse(read_body())
     except UnicodeDecodeError:
         raise ApiError(
             400, "The CSV is not UTF-8; save it as 'CSV UTF-8' from your spreadsheet."
@@ -240,7 +240,7 @@ def import_term_dates(session: Session, principal: Principal, school_id: str) ->
 def create_school_key(session: Session, principal: Principal, school_id: str) -> Any:
     if session.get(School, school_id) is None:
         raise ApiError(404, "Not found.")
-    label = str(json_body().get("label", ""))[:100]
+    label = json_body().get("label", "")
     key = apikeys.create_key(
         session, "school", services().clock.now(), school_id, label, actor=principal.actor
     )
@@ -408,9 +408,7 @@ def publish_pack(session: Session, principal: Principal) -> Any:
     svc = services()
     now = svc.clock.now()
     filename = request.args.get("filename", "pack.yaml")[:100]
-    version, new = packstore.publish(
-        session, request.get_data(cache=False), filename, principal.actor, now
-    )
+    version, new = packstore.publish(session, read_body(), filename, principal.actor, now)
     reached = len(packstore.reached_school_ids(session, version))
     if new:
         enqueue(jobs.fan_out_pack, version.id, reason="publish")

@@ -77,8 +77,9 @@ def _account_call(call: Any) -> Any:
     try:
         return call()
     except accounts.AccountError as exc:
-        status = 404 if str(exc).startswith("there is no") else 422
-        raise ApiError(status, str(exc)[:1].upper() + str(exc)[1:]) from None
+        status = 404 if isinstance(exc, accounts.NoSuchAccount) else 422
+        problems = [{"field": exc.field, "message": str(exc)}] if exc.field else None
+        raise ApiError(status, str(exc)[:1].upper() + str(exc)[1:], problems) from None
 
 
 @route("GET", "/keys", "Every API key, with its scope and last use (admin).", "admin")

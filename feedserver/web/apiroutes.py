@@ -15,8 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import RequestEntityTooLarge
 
 import rules
 from feedserver.storage import apikeys
@@ -126,11 +127,37 @@ def _problem(problem: rules.PackError) -> dict[str, Any]:
     return out
 
 
+MAX_DEPTH = 32  # no body this API takes nests deeper than a handful of levels
+
+
+def read_body() -> bytes:
+    """The request body, at most ``MAX_CONTENT_LENGTH`` bytes (413 beyond).
+
+    A body sent in chunks has no Content-Length; Werkzeug cuts it at the limit and returns
+    what it read, which would otherwise be parsed as if it were the whole body.
+    """
+    data = request.get_data(cache=False)
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is not None and request.content_length is None and len(data) >= limit:
+        raise RequestEntityTooLarge()
+    return data
+
+
+def _too_deep(data: Any) -> bool:
+    level = [data]
+    for _ in range(MAX_DEPTH):
+        level = [v for item in level if isinstance(item, (dict, list))
+                 for v in (item.values() if isinstance(item, dict) else item)]  # fmt: skip
+        if not level:
+            return False
+    return True
+
+
 def json_body() -> dict[str, Any]:
     """The request's JSON object (415 without the JSON type, 400 when it is not an object)."""
     if not request.is_json:
         raise ApiError(415, "Send JSON with 'Content-Type: application/json'.")
-    raw = request.get_data(cache=False)
+    raw = read_body()
     try:
         data = json.loads(raw or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -142,6 +169,14 @@ def json_body() -> dict[str, Any]:
         raise ApiError(
             400, f"The body is not valid JSON{where}; check quotes and commas."
         ) from None
+    except RecursionError:
+        raise ApiError(
+            400, f"The body is nested too deeply (at most {MAX_DEPTH} levels)."
+        ) from None
+    except ValueError:  # a number of more than 4,300 digits
+        raise ApiError(400, "The body has a number that is too long; no field takes one.") from None
+    if _too_deep(data):
+        raise ApiError(400, f"The body is nested too deeply (at most {MAX_DEPTH} levels).")
     if not isinstance(data, dict):
         raise ApiError(400, "The body must be a JSON object ({...}).")
     return data

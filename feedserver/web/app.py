@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, abort, jsonify, render_template, request
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
@@ -66,6 +67,7 @@ def create_app(
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
     app.add_url_rule("/healthz", "healthz", _healthz)
+    app.before_request(_refuse_control_characters)
     headers.install(app)
     app.wsgi_app = _WithServices(app.wsgi_app, services)  # type: ignore[method-assign]
     logs.install()
@@ -83,6 +85,20 @@ class _WithServices:
         with runtime.using(self.services):
             result: Iterable[bytes] = self.wsgi(environ, start_response)
             return result
+
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _refuse_control_characters() -> None:
+    """A path or query with a control character (NUL, line breaks) is a 400, never a lookup.
+
+    PostgreSQL cannot even compare a NUL, and no address of ours contains one.
+    """
+    if CONTROL.search(request.path) or any(
+        CONTROL.search(k) or CONTROL.search(v) for k, v in request.args.items(multi=True)
+    ):
+        abort(400, "The address contains a character that is not allowed (a control character).")
 
 
 def _healthz() -> Any:

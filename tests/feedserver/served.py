@@ -53,8 +53,18 @@ def gunicorn(
     workers: int = 2,
     env: dict[str, str] | None = None,
     port: int | None = None,
+    migrate: bool = False,
 ) -> Iterator[Served]:
-    """Serve ``feedserver.wsgi:app`` with ``workers`` processes on ``database_url``."""
+    """Serve ``feedserver.wsgi:app`` with ``workers`` processes on ``database_url``.
+
+    ``migrate`` creates the tables first (a fresh database).
+    """
+    if migrate:
+        from feedserver.storage.db import Database
+
+        db = Database(database_url)
+        db.upgrade()
+        db.dispose()
     port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
     settings = {

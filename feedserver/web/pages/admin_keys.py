@@ -14,13 +14,12 @@ from sqlalchemy.orm import Session
 
 from feedserver.storage import apikeys, sessions
 from feedserver.storage.models import School
+from feedserver.storage.plaintext import PlainTextError
 from feedserver.web.context import services
 from feedserver.web.pages import access, admin_nav, fmt
 from feedserver.web.pages.blueprint import bp
 
 admin_nav.add(admin_nav.Section("pages.admin_keys", "API keys", 30, also=("pages.make_key",)))
-
-MAX_LABEL = 100
 
 
 def _page(db: Session, viewer: access.Viewer, status: int = 200, **extra: Any) -> Any:
@@ -45,15 +44,16 @@ def admin_keys(db: Session, viewer: access.Viewer) -> Any:
 def make_key(db: Session, viewer: access.Viewer) -> Any:
     """Make a key for one school and show it once."""
     school = db.get(School, request.form.get("school_id", ""))
-    label = " ".join(request.form.get("label", "").split())
+    label = request.form.get("label", "")
     if school is None:
         return _page(db, viewer, 422, error="Choose a school.", error_field="key-school")
-    if len(label) > MAX_LABEL:
-        return _page(db, viewer, 422, error=f"A label is up to {MAX_LABEL} characters.",
-                     error_field="key-label")  # fmt: skip
-    secret = apikeys.create_key(
-        db, "school", services().clock.now(), school.id, label, actor=viewer.actor
-    )
+    try:
+        secret = apikeys.create_key(
+            db, "school", services().clock.now(), school.id, label, actor=viewer.actor
+        )
+    except PlainTextError as exc:
+        return _page(db, viewer, 422, error=fmt.sentence(str(exc)), error_field="key-label")
+    label = " ".join(label.split())
     return _page(db, viewer, made=(school.name, label, secret))
 
 

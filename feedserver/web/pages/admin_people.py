@@ -65,7 +65,7 @@ def add_school_admin(db: Session, viewer: access.Viewer) -> Any:
         secret = accounts.new_link(db, user, viewer.actor, now)
     except accounts.AccountError as exc:
         db.rollback()
-        field = "person" if "name" in str(exc) else "email" if "email" in str(exc) else "school_id"
+        field = {"name": "person", "email": "email"}.get(exc.field or "", "school_id")
         return _page(db, viewer, 422, error=_sentence(exc), error_field=field, form=form)
     return _page(db, viewer, link=(user.name, user.email, _link_url(secret)))
 
