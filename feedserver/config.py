@@ -98,6 +98,8 @@ class Config:
             again; with the nginx cache, the worst-case delay before a revoked token stops working.
         feed_cache_bytes: the most feed bytes one worker keeps (least recently used go first).
         max_body_bytes: the largest request body accepted.
+        trusted_proxies: how many proxies in front (nginx: 1) whose X-Forwarded-For gives the
+            client's address, which rate limits count by; 0 trusts none.
         production: refuse development shortcuts (plain http, generated keys).
         google: how to reach Google Calendar for the push sync.
     """
@@ -110,6 +112,7 @@ class Config:
     feed_cache_seconds: float = 5.0
     feed_cache_bytes: int = 16_000_000
     max_body_bytes: int = 2_000_000
+    trusted_proxies: int = 0
     production: bool = False
     google: GoogleSettings = GoogleSettings()
 
@@ -161,6 +164,9 @@ class Config:
         max_body = int(
             _number(env, "SENCOCAL_MAX_BODY_BYTES", 2_000_000, low=1_000, high=50_000_000)
         )
+        proxies = _number(env, "SENCOCAL_TRUSTED_PROXIES", 0, low=0, high=5)
+        if proxies != int(proxies):
+            raise ConfigError("SENCOCAL_TRUSTED_PROXIES", f"{proxies:g} is not a whole number.")
         return cls(
             database_url=database_url,
             public_base_url=public_base_url,
@@ -170,6 +176,7 @@ class Config:
             feed_cache_seconds=cache,
             feed_cache_bytes=int(cache_mb * 1_000_000),
             max_body_bytes=max_body,
+            trusted_proxies=int(proxies),
             production=production,
             google=GoogleSettings.from_mapping(env),
         )

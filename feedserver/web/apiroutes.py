@@ -24,6 +24,7 @@ from feedserver.storage import apikeys
 from feedserver.storage.db import Conflict
 from feedserver.storage.models import School
 from feedserver.storage.principals import Principal
+from feedserver.web import limits
 from feedserver.web.apidoc import Endpoint
 from feedserver.web.context import services
 
@@ -99,10 +100,12 @@ def _transaction() -> Iterator[Session]:
 def _authorise(session: Session, access: str, school_id: str | None) -> Principal | None:
     if access == "public":
         return None
+    limits.check(limits.API_KEY)  # over the limit: not even a right key is looked at
     principal = apikeys.principal_for(
         session, request.headers.get("Authorization"), services().clock.now()
     )
     if principal is None:
+        limits.failed(limits.API_KEY)
         raise ApiError(401, "Send a valid API key as 'Authorization: Bearer <key>'.")
     if access == "admin" and principal.role != "admin":
         raise ApiError(403, "Only the instance admin may do this.")

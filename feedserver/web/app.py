@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, abort, jsonify, render_template, request
+from flask import Flask, Response, abort, jsonify, make_response, render_template, request
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
@@ -23,7 +23,7 @@ from feedserver import errors, runtime
 from feedserver.clock import Clock
 from feedserver.config import Config
 from feedserver.runtime import Services
-from feedserver.web import headers, logs
+from feedserver.web import headers, limits, logs
 from feedserver.web.feedcache import FeedCache
 
 log = logging.getLogger("feedserver")
@@ -64,10 +64,12 @@ def create_app(
     app.register_blueprint(feeds.bp)
     app.register_blueprint(api_bp)
     pages.init_app(app, config.production)  # cookie sessions for the pages only
+    app.register_error_handler(limits.Limited, _limited)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
     app.add_url_rule("/healthz", "healthz", _healthz)
     app.before_request(_refuse_control_characters)
+    limits.init_app(app, config.redis_url, config.trusted_proxies)
     headers.install(app)
     app.wsgi_app = _WithServices(app.wsgi_app, services)  # type: ignore[method-assign]
     logs.install()
@@ -142,6 +144,18 @@ def _http_error(exc: HTTPException) -> Any:
         title, message = PAGE_ERRORS[status]
         return _page(status, title, message or exc.description or title)
     return jsonify(error=API_ERRORS.get(status, exc.description or exc.name)), status
+
+
+def _limited(exc: limits.Limited) -> Any:
+    answer = _present(
+        429,
+        "Too many attempts",
+        f"There have been too many {exc.limit.what} from your address. "
+        f"Wait {exc.wait} and try again.",
+    )
+    response = make_response(answer)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _unexpected(exc: Exception) -> Any:

@@ -18,6 +18,7 @@ from flask import Blueprint, Response, request
 
 from feedserver.storage import subscriptions
 from feedserver.storage.tokens import digest
+from feedserver.web import limits
 from feedserver.web.context import feed_cache, services
 from feedserver.web.feedcache import CachedFeed
 
@@ -65,6 +66,7 @@ def feed(token: str) -> Response:
         cached = _load(token)
         cache.put(key, cached, now)
     if cached is None:
+        limits.failed(limits.FEED_MISS)  # 429 instead of 404 once an address guesses too much
         return Response(NOT_FOUND, status=404, mimetype="text/plain")
     zipped = accepts_gzip(request.headers.get("Accept-Encoding", ""))
     etag = _gzip_etag(cached.etag) if zipped else cached.etag

@@ -7,6 +7,7 @@ from typing import Any
 from flask import redirect, render_template, request, url_for
 
 from feedserver.storage import accounts, apikeys, audit
+from feedserver.web import limits
 from feedserver.web.context import services
 from feedserver.web.pages import access
 from feedserver.web.pages.blueprint import bp
@@ -40,10 +41,12 @@ def sign_in_form() -> Any:
 def sign_in_with_key() -> Any:
     """Sign in with an API key (the instance admin's, or a school's)."""
     access.check_csrf()
+    limits.check(limits.SIGN_IN)  # before the key is looked at: guessing learns nothing
     nxt = access.safe_next(request.form.get("next"))
     with services().db.session() as db:
         key = apikeys.live_key(db, request.form.get("key", ""))
         if key is None:
+            limits.failed(limits.SIGN_IN)
             error = (
                 "That key was not recognised. Check you copied all of it, "
                 "or ask your sencocal admin for a sign-in link."
@@ -69,10 +72,12 @@ def sign_in_link(token: str) -> Any:
 def use_sign_in_link(token: str) -> Any:
     """Use a personal sign-in link."""
     access.check_csrf()
+    limits.check(limits.SIGN_IN_LINK)
     svc = services()
     with svc.db.session() as db:
         user = accounts.use_link(db, token, svc.clock.now())
         if user is None:
+            limits.failed(limits.SIGN_IN_LINK)
             return render_template("link_expired.html"), 410
         access.sign_in(db, user_id=user.id)
         viewer = access.current(db)

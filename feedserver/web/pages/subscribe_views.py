@@ -9,6 +9,7 @@ from flask import render_template
 
 from feedserver.pipeline.render import FEED_NAMES
 from feedserver.storage import subscriptions
+from feedserver.web import limits
 from feedserver.web.context import services
 from feedserver.web.pages.blueprint import bp
 
@@ -32,6 +33,7 @@ def subscribe(token: str) -> Any:
     with services().db.session() as db:
         feed = subscriptions.feed_for_token(db, token)
         if feed is None:
+            limits.failed(limits.FEED_MISS)
             return render_template("not_found.html"), 404
         school_name = feed.school.name
         audience = feed.audience
