@@ -227,7 +227,11 @@ def _message(err: Mapping[str, Any], raw: Any, loc: tuple[int | str, ...]) -> st
         text = f"'{value}' is not allowed here; use one of: {expected}."
         if loc and loc[-1] == "nth":
             text += " Not every month has a 5th weekday: use 'last'."
-        if "audience" in loc and value in {"parents", "exams", "data", "la", "LA"}:
+        if (
+            "audience" in loc
+            and isinstance(value, str)
+            and value in {"parents", "exams", "data", "la", "LA"}
+        ):
             text += f" Name {value} under 'involves' instead; the SENCO's feed carries it."
         return text
     if kind == "string_pattern_mismatch":

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, abort, jsonify, make_response, render_template, request
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
@@ -162,6 +163,15 @@ def _unexpected(exc: Exception) -> Any:
     if isinstance(exc, HTTPException):
         return _http_error(exc)
     problem = exc if isinstance(exc, errors.ServiceUnavailable) else errors.from_database(exc)
+    refused = _refused_by_database(exc)
+    if refused is not None:
+        log.warning(
+            "%s %s: refused by the database: %s",
+            request.method,
+            request.path,
+            getattr(exc, "orig", exc),
+        )
+        return _present(*refused)
     if problem is not None:
         log.warning("%s %s: %s (%s)", request.method, request.path, type(problem).__name__, exc)
         return _present(503, "sencocal is not available just now", str(problem))
@@ -172,6 +182,24 @@ def _unexpected(exc: Exception) -> Any:
         "It has been logged. Nothing you entered was lost if the page said it was saved; "
         "please try again, and tell your sencocal admin if it keeps happening.",
     )
+
+
+def _refused_by_database(exc: Exception) -> tuple[int, str, str] | None:
+    """A 4xx for input the database itself refused, should any get past the checks before it.
+
+    A value it cannot store (a NUL character, text longer than its column) is the request's
+    fault, not ours; a unique key taken is a change made at the same moment.
+    """
+    if isinstance(exc, sa_exc.DataError):
+        message = (
+            "A value in this request cannot be stored: it has a control character, or is too "
+            "long or out of range. Nothing was saved; check what you entered."
+        )
+        return 422, "That could not be saved", message
+    if isinstance(exc, sa_exc.IntegrityError):
+        message = "Someone made a change at the same moment. Nothing was saved; try again."
+        return 409, "That clashed with another change", message
+    return None
 
 
 def _present(status: int, title: str, message: str) -> Any:

@@ -52,6 +52,13 @@ def test_years_far_outside_the_service_are_refused(demo_server: Server, field: s
     assert any(f.startswith(field) for f in problem_fields(answer)), answer.json
 
 
+def test_a_list_where_an_audience_belongs_is_refused_naming_the_field(demo_server: Server):
+    event = {"id": "x", "title": "Visit", "start": "2026-10-01", "audience": [["slt"]]}
+    answer = patch(demo_server, {"local_events": [event]})  # found by the property test: a 500
+    assert answer.status_code == 422
+    assert problem_fields(answer) == ["local_events[0].audience[0]"]
+
+
 def test_a_five_thousand_digit_number_is_a_400(demo_server: Server):
     answer = patch(demo_server, '{"senco_hours_per_week": ' + "9" * 5000 + "}", raw=True)
     assert answer.status_code == 400 and "number" in answer.json["error"]
