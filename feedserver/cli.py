@@ -276,6 +276,24 @@ def admin_revoke_key(number: int | None, secret_from_stdin: bool) -> None:
         click.echo(f"key {key.id}{label} is revoked (since {key.revoked_at:%Y-%m-%d %H:%M} UTC)")
 
 
+@admin.command("delete-school")
+@click.argument("school_id")
+@click.option("--yes", is_flag=True, help="Do it (without it, nothing is deleted).")
+@handles_input_errors
+def admin_delete_school(school_id: str, yes: bool) -> None:
+    """Delete a school and everything sencocal keeps about it (see SECURITY.md)."""
+    from feedserver.storage import schools
+
+    if not yes:
+        raise click.UsageError(f"this deletes {school_id} for good: add --yes to do it.")
+    svc = _services()
+    with svc.db.session() as session:
+        counts = schools.delete(session, school_id, "cli", svc.clock.now())
+    click.echo(f"{school_id} is deleted: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+    click.echo("Backups, logs and calendars that copied its feeds are not touched (SECURITY.md).",
+               err=True)  # fmt: skip
+
+
 @admin.command("new-encryption-key")
 def admin_new_encryption_key() -> None:
     """Print a new Fernet key for SENCOCAL_ENCRYPTION_KEYS (put it first to rotate)."""

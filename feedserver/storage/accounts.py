@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from feedserver.storage import audit, principals, sessions
@@ -23,6 +23,7 @@ from feedserver.storage.tokens import digest, new_secret
 from rules.errors import SencocalInputError
 
 LINK_HOURS = 72
+LINKS_KEPT = dt.timedelta(days=30)  # after expiring, then deleted (SECURITY.md)
 MAX_NAME = 100
 MAX_EMAIL = 200
 
@@ -173,6 +174,11 @@ def new_link(session: Session, user: User, actor: str, now: dt.datetime) -> str:
     """
     if user.disabled_at is not None:
         raise AccountError(f"{user.name} is disabled; enable them before making a link.")
+    session.execute(
+        delete(SignInLink)
+        .where(SignInLink.expires_at < now - LINKS_KEPT)
+        .execution_options(synchronize_session=False)
+    )
     secret = new_secret()
     session.add(
         SignInLink(

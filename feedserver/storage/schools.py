@@ -19,6 +19,10 @@ class SchoolExists(Conflict):
     """A new school's id is taken (by a request that made it at the same moment)."""
 
 
+class SchoolNotFound(rules.SencocalInputError):
+    """No school has that id."""
+
+
 def profile_json(profile: rules.SchoolProfile) -> dict[str, object]:
     """The profile as stored (JSON-safe, stable key order)."""
     data: dict[str, object] = json.loads(profile.model_dump_json())
@@ -103,3 +107,64 @@ def packs_for(
         if version.slug not in off:
             out.append((packstore.pack_of(version), f"{version.slug}@{version.revision}"))
     return out
+
+
+def delete(session: Session, school_id: str, actor: str, now: dt.datetime) -> dict[str, int]:
+    """Delete a school and everything kept about it; how many rows of each kind went.
+
+    Its feeds, feed tokens, events, own packs, problem records, API keys, people (with their
+    sign-in links and sessions) and its audit entries: the database cascades the rows that
+    refer to the school, and the audit entries (which keep no reference) go by its id. One
+    instance-level entry records that the school was deleted.
+
+    Raises:
+        SchoolNotFound: no school has that id.
+    """
+    from sqlalchemy import delete as delete_rows
+    from sqlalchemy import func, select
+
+    from feedserver.storage.models import (
+        ApiKey,
+        AuditEntry,
+        EventRow,
+        Feed,
+        FeedToken,
+        PageSession,
+        SignInLink,
+        User,
+    )
+
+    row = session.get(School, school_id, with_for_update=True)
+    if row is None:
+        raise SchoolNotFound(f"there is no school with id '{school_id}'.")
+    users = select(User.id).where(User.school_id == school_id)
+    keys = select(ApiKey.id).where(ApiKey.school_id == school_id)
+    counted = {
+        "events": select(func.count()).select_from(EventRow).where(EventRow.school_id == school_id),
+        "feeds": select(func.count()).select_from(Feed).where(Feed.school_id == school_id),
+        "feed tokens": select(func.count()).select_from(FeedToken).join(Feed)
+        .where(Feed.school_id == school_id),
+        "people": select(func.count()).select_from(User).where(User.school_id == school_id),
+        "sign-in links": select(func.count()).select_from(SignInLink)
+        .where(SignInLink.user_id.in_(users)),
+        "api keys": select(func.count()).select_from(ApiKey).where(ApiKey.school_id == school_id),
+        "sessions": select(func.count()).select_from(PageSession)
+        .where(PageSession.user_id.in_(users) | PageSession.key_id.in_(keys)),
+        "audit entries": select(func.count()).select_from(AuditEntry)
+        .where(AuditEntry.school_id == school_id),
+    }  # fmt: skip
+    counts = {what: int(session.scalar(query) or 0) for what, query in counted.items()}
+    session.execute(
+        delete_rows(PageSession).where(
+            PageSession.user_id.in_(users) | PageSession.key_id.in_(keys)
+        )
+    )
+    session.execute(delete_rows(SignInLink).where(SignInLink.user_id.in_(users)))
+    session.execute(delete_rows(User).where(User.school_id == school_id))
+    session.execute(delete_rows(ApiKey).where(ApiKey.school_id == school_id))
+    session.execute(delete_rows(AuditEntry).where(AuditEntry.school_id == school_id))
+    session.delete(row)  # feeds, tokens, events, packs, problems: by the database's cascades
+    session.flush()
+    audit.record(session, now, actor, "school.delete", None, school=school_id, **{
+        k.replace(" ", "_"): v for k, v in counts.items()})  # fmt: skip
+    return counts

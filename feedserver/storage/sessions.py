@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from feedserver.storage import principals
@@ -20,6 +20,7 @@ from feedserver.storage.tokens import digest, new_secret
 
 SESSION_HOURS = 8
 SEEN_EVERY = dt.timedelta(minutes=5)  # last_seen_at is written at most this often
+KEPT_AFTER_END = dt.timedelta(days=30)  # then a session's row is deleted (SECURITY.md)
 
 
 class Ended(StrEnum):
@@ -37,6 +38,7 @@ def start(
     """A new session for a person or a key; the secret for the cookie (stored hashed)."""
     if (user_id is None) == (key_id is None):
         raise ValueError("a session belongs to one user or one key")
+    forget_old(session, now)
     secret = new_secret()
     session.add(
         PageSession(
@@ -50,6 +52,16 @@ def start(
     )
     session.flush()
     return secret
+
+
+def forget_old(session: Session, now: dt.datetime) -> None:
+    """Delete sessions that ended or expired more than ``KEPT_AFTER_END`` ago."""
+    cutoff = now - KEPT_AFTER_END
+    session.execute(
+        delete(PageSession)
+        .where(or_(PageSession.expires_at < cutoff, PageSession.ended_at < cutoff))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def principal_for(session: Session, secret: str, now: dt.datetime) -> Principal | None:

@@ -160,6 +160,21 @@ def create_school(session: Session, principal: Principal) -> Any:
     return _school_answer(profile.id, 201)
 
 
+@route(
+    "DELETE",
+    "/schools/<school_id>",
+    "Delete a school and everything kept about it (admin).",
+    "admin",
+)
+def delete_school(session: Session, principal: Principal, school_id: str) -> Any:
+    try:
+        counts = schools.delete(session, school_id, principal.actor, services().clock.now())
+    except schools.SchoolNotFound:
+        raise ApiError(404, "Not found.") from None
+    feed_cache().clear()
+    return {"deleted": school_id, "rows": counts}
+
+
 @route("GET", "/schools/<school_id>", "A school's profile, status and feeds.", "school")
 def get_school(session: Session, principal: Principal, school_id: str) -> Any:
     return _school_json(session, session.get(School, school_id))  # type: ignore[arg-type]

@@ -508,3 +508,59 @@ def test_every_admin_page_shows_the_same_navigation(demo_server: Server):
             "Audit log",
         ]
         assert f'aria-current="page">{current}</a>' in nav
+
+
+# ---------------------------------------------------------------------------- deleting a school
+
+
+def everything_stored(server: Server) -> str:
+    """Every row of every table, as text."""
+    from sqlalchemy import text
+
+    from feedserver.storage.models import Base
+
+    with server.services.db.engine.connect() as conn:
+        return "\n".join(
+            repr(tuple(row))
+            for table in Base.metadata.sorted_tables
+            for row in conn.execute(text(f'SELECT * FROM "{table.name}"'))
+        )
+
+
+def test_deleting_a_school_leaves_nothing_of_it(any_server: Server, monkeypatch):
+    from feedserver import catalog
+    from feedserver.cli import main
+
+    server = any_server
+    server.publish(catalog.demo_file("la-example").decode(), "la-example.yaml")
+    for name in ("demo-primary", "demo-secondary"):
+        server.add_demo_school(name)
+    server.new_feed("demo-primary", "senco", token_name="office")
+    key = server.school_key("demo-primary")
+    sign_in(server, server.admin_key)
+    add_person(server)
+    other = browser(server, key)
+    assert "demo-primary" in everything_stored(server)
+    refused = CliRunner().invoke(main, ["admin", "delete-school", "demo-primary"])
+    assert refused.exit_code != 0 and "add --yes" in refused.output
+    answer = server.client.delete("/api/schools/demo-primary", headers=server.headers())
+    assert answer.status_code == 200, answer.json
+    rows = answer.json["rows"]
+    assert rows["people"] == 1 and rows["api keys"] == 1 and rows["feed tokens"] == 1
+    assert rows["events"] > 100 and rows["sessions"] == 1 and rows["audit entries"] > 3
+    stored = everything_stored(server)
+    assert "Example Road" not in stored and "Sam Senco" not in stored
+    assert stored.count("demo-primary") == 1  # the instance's own record that it was deleted
+    assert "Example Park Academy" in stored  # the other school is untouched
+    assert other.get("/schools/demo-primary").status_code == 302
+    assert (
+        server.client.get("/api/schools/demo-primary", headers=server.headers(key)).status_code
+        == 401
+    )
+    assert (
+        server.client.delete("/api/schools/demo-primary", headers=server.headers()).status_code
+        == 404
+    )
+    monkeypatch.setenv("DATABASE_URL", server.services.config.database_url)
+    done = CliRunner().invoke(main, ["admin", "delete-school", "demo-secondary", "--yes"])
+    assert done.exit_code == 0 and "demo-secondary is deleted" in done.output

@@ -151,3 +151,20 @@ def test_no_session_secret_is_stored_in_clear(demo_server: Server):
         row = s.query(PageSession).one()
         assert row.secret_hash == hashlib.sha256(data["sid"].encode()).hexdigest()
         assert data["sid"] not in json.dumps([row.secret_hash, row.end_reason])
+
+
+def test_old_sessions_and_links_are_forgotten_after_thirty_days(demo_server: Server):
+    from feedserver.storage.models import SignInLink
+    from tests.feedserver.test_access_admin import add_person
+
+    token = csrf(demo_server.client.get("/sign-in").text)
+    demo_server.client.post("/sign-in", data={"csrf_token": token, "key": demo_server.admin_key})
+    add_person(demo_server)
+    demo_server.clock.advance(days=34)  # the link expired 3 days in, 31 days ago
+    demo_server.client.delete_cookie("sencocal_session")
+    token = csrf(demo_server.client.get("/sign-in").text)
+    demo_server.client.post("/sign-in", data={"csrf_token": token, "key": demo_server.admin_key})
+    add_person(demo_server, name="Alex")
+    with demo_server.services.db.session() as s:
+        assert s.query(PageSession).count() == 1
+        assert [link.user.name for link in s.query(SignInLink)] == ["Alex"]
