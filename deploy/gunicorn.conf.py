@@ -1,6 +1,8 @@
 """gunicorn settings for production: ``gunicorn -c deploy/gunicorn.conf.py feedserver.wsgi:app``.
 
-The access log never contains a feed token (feedserver.web.logs.GunicornLogger redacts it).
+The access log never contains a secret from an address (feed and subscribe tokens, sign-in
+links), however the path is spelled: feedserver.web.logs.GunicornLogger redacts the request
+line, path, query and Referer atoms on the decoded path, and the app's loggers do the same.
 """
 
 import os

@@ -6,7 +6,8 @@
      ├── rules.SencocalInputError (ValueError)   bad input from a person: say what and where
      │    ├── rules.PackRejected                  every problem of a pack, file:line: field
      │    ├── feedserver.config.ConfigError       a setting, naming the variable
-     │    └── ... (SubscriptionError, PackPublishError, StaleProposal)
+     │    ├── storage.db.Conflict                  an id or name just taken (HTTP 409)
+     │    └── ... (SubscriptionError, AccountError, PlainTextError, PackPublishError, ...)
      └── SencocalError                           the service cannot do it right now, or ever
           ├── ServiceUnavailable                  try again later (HTTP 503)
           │    ├── DatabaseUnavailable            the database cannot be reached
@@ -15,6 +16,7 @@
                ├── TransientFailure(retry_after)  retried after ``retry_after`` seconds
                └── PermanentFailure(kind, details) stored as a record the pages put in words
 
+Outside the tree: ``web.limits.Limited`` (a client over a rate limit: 429 with Retry-After).
 Each surface has one presenter: HTML pages (``web/app.py``), JSON for the API (the same
 handlers), a plain message and exit 1 for the CLI (``cli.py``), a stored record for jobs
 (``pipeline/jobs.py``). No traceback reaches a user; unexpected errors are logged with theirs.
