@@ -6,7 +6,7 @@
      ├── rules.SencocalInputError (ValueError)   bad input from a person: say what and where
      │    ├── rules.PackRejected                  every problem of a pack, file:line: field
      │    ├── feedserver.config.ConfigError       a setting, naming the variable
-     │    ├── storage.db.Conflict                  an id or name just taken (HTTP 409)
+     │    ├── storage.db.Conflict                 an id or name just taken (HTTP 409)
      │    └── ... (SubscriptionError, AccountError, PlainTextError, PackPublishError, ...)
      └── SencocalError                           the service cannot do it right now, or ever
           ├── ServiceUnavailable                  try again later (HTTP 503)
