@@ -53,6 +53,8 @@ class Principal:
         """Whether this caller may read or change ``school_id``."""
         return self.is_admin or (self.role == "school" and self.school_id == school_id)
 
+    may_see = may_use  # the pages' word for it
+
     @property
     def actor(self) -> str:
         """How the audit log names this caller: ``<scope>:<who>``, at most 100 characters."""

@@ -9,13 +9,27 @@ between the calendar app and us must not keep a school's calendar.
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from collections.abc import Iterable
+from urllib.parse import urlsplit
 
-PAGE_POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
-)
+from flask import Flask, Response, current_app, request
+
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+
+def page_policy(form_targets: Iterable[str] = ()) -> str:
+    """The pages' policy; ``form_targets`` are the other sites a form may lead to.
+
+    A form that starts a consent flow (sign in with Google) answers with a redirect to the
+    provider, and browsers hold redirects after a form to ``form-action`` too: each provider's
+    authorization address is named here, and nothing else.
+    """
+    origins = sorted({f"{p.scheme}://{p.netloc}" for p in map(urlsplit, form_targets) if p.netloc})
+    actions = " ".join(["'self'", *origins])
+    return (
+        f"default-src 'none'; style-src 'self'; img-src 'self'; form-action {actions}; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    )
 
 
 def _secure(response: Response) -> Response:
@@ -31,11 +45,17 @@ def _secure(response: Response) -> Response:
     if path.startswith("/api/") or path == "/healthz":
         headers.setdefault("Content-Security-Policy", API_POLICY)
         return response
-    headers.setdefault("Content-Security-Policy", PAGE_POLICY)
+    headers.setdefault("Content-Security-Policy", current_app.config["SENCOCAL_PAGE_POLICY"])
     headers.setdefault("X-Frame-Options", "DENY")
     return response
 
 
-def install(app: Flask) -> None:
-    """Add the headers to every answer of ``app`` (errors included)."""
+def install(app: Flask, form_targets: Iterable[str] = ()) -> None:
+    """Add the headers to every answer of ``app`` (errors included).
+
+    Args:
+        app: the application.
+        form_targets: authorization addresses that consent forms redirect to.
+    """
+    app.config["SENCOCAL_PAGE_POLICY"] = page_policy(form_targets)
     app.after_request(_secure)

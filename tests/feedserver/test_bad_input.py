@@ -243,3 +243,16 @@ def test_an_upload_over_the_limit_is_a_413_page(demo_server: Server):
         content_type="multipart/form-data; boundary=b",
     )
     assert answer.status_code == 413 and "That file is too large" in answer.text
+
+
+@pytest.mark.parametrize("name", ["Oak\nHill Primary", "Oak\rHill", "Oak\x00Hill", "Oak\u2028Hill"])
+def test_a_school_name_with_a_line_break_or_nul_never_breaks_its_feeds(any_server: Server, name):
+    server = any_server
+    server.add_demo_school("demo-primary")
+    feed = server.new_feed("demo-primary", "senco")
+    answer = patch(server, {"name": name})
+    assert answer.status_code in (200, 422), answer.json
+    if answer.status_code == 422:
+        assert problem_fields(answer) == ["name"]
+    served = server.client.get(feed)
+    assert served.status_code == 200 and served.data.startswith(b"BEGIN:VCALENDAR")

@@ -90,3 +90,10 @@ def test_the_stylesheet_is_not_sniffed(demo_server: Server):
         assert answer.mimetype == "text/css"
     finally:
         answer.close()
+
+
+def test_forms_may_lead_only_here_and_to_the_consent_pages_of_the_calendar_services(
+    demo_server: Server,
+):
+    policy = demo_server.client.get("/sign-in").headers["Content-Security-Policy"]
+    assert "form-action 'self' https://accounts.google.com;" in policy
