@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from feedserver.storage import audit, principals, sessions
-from feedserver.storage.models import School, SignInLink, User
+from feedserver.storage.models import LocalAuthority, School, SignInLink, User
 from feedserver.storage.plaintext import PlainTextError, one_line
 from feedserver.storage.tokens import digest, new_secret
 from rules.errors import SencocalInputError
@@ -51,6 +51,7 @@ def create_user(
     school_id: str | None,
     actor: str,
     now: dt.datetime,
+    la_code: str | None = None,
 ) -> User:
     """Add a person who may sign in, with their scope (``school`` and its id, or ``admin``).
 
@@ -67,14 +68,22 @@ def create_user(
         raise AccountError(str(exc), "email") from None
     if " " in email:
         raise AccountError("that email address is not valid (it has a space).", "email")
-    if role not in principals.ROLES or (role == "school") != (school_id is not None):
-        raise AccountError("an instance admin has no school; a school admin has one.", "school_id")
+    if role not in principals.ROLES or not principals.scope_ok(role, school_id, la_code):
+        raise AccountError(
+            "an instance admin has no school or LA; a school admin has a school; an LA officer "
+            "has an LA.",
+            "school_id",
+        )
     if school_id is not None and session.get(School, school_id) is None:
         raise AccountError("choose a school that exists.", "school_id")
-    user = User(name=name, email=email, role=role, school_id=school_id, created_at=now)
+    if la_code is not None and session.get(LocalAuthority, la_code) is None:
+        raise AccountError("choose an LA that exists.", "la_code")
+    user = User(name=name, email=email, role=role, school_id=school_id, la_code=la_code,
+                created_at=now)  # fmt: skip
     session.add(user)
     session.flush()
-    audit.record(session, now, actor, "user.create", school_id, user=user.id, name=name)
+    audit.record(session, now, actor, "user.create", school_id, user=user.id, name=name,
+                 **({"la": la_code} if la_code else {}))  # fmt: skip
     return user
 
 

@@ -32,18 +32,21 @@ def create_key(
     school_id: str | None = None,
     label: str = "",
     actor: str = "cli",
+    la_code: str | None = None,
 ) -> str:
     """Make a key, store its hash, and return the key (shown once)."""
-    if role not in principals.ROLES or (role == "school") != (school_id is not None):
-        raise ValueError("an admin key has no school; a school key names one")
+    if role not in principals.ROLES or not principals.scope_ok(role, school_id, la_code):
+        raise ValueError("an admin key has no scope; a school key names a school, an LA key an LA")
     label = one_line(label, "key's label", MAX_LABEL)
     secret = new_secret()
     key = ApiKey(
-        key_hash=digest(secret), role=role, school_id=school_id, label=label, created_at=now
-    )
+        key_hash=digest(secret), role=role, school_id=school_id, la_code=la_code, label=label,
+        created_at=now,
+    )  # fmt: skip
     session.add(key)
     session.flush()
-    audit.record(session, now, actor, f"key.create.{role}", school_id, key=key.id, label=label)
+    audit.record(session, now, actor, f"key.create.{role}", school_id, key=key.id, label=label,
+                 **({"la": la_code} if la_code else {}))  # fmt: skip
     return secret
 
 

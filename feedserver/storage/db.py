@@ -166,11 +166,30 @@ class Database:
             callback()
 
     def upgrade(self, revision: str = "head") -> None:
-        """Bring the schema up to ``revision`` with Alembic."""
-        with self.engine.begin() as connection:
-            cfg = alembic_config(self.url)
-            cfg.attributes["connection"] = connection
-            command.upgrade(cfg, revision)
+        """Bring the schema up to ``revision`` with Alembic.
+
+        On SQLite, foreign keys are off while migrations run (as Alembic advises for its
+        copy-and-move "batch" changes): dropping the old copy of a table that others reference
+        with ON DELETE CASCADE would otherwise delete their rows. They are checked afterwards.
+        """
+        sqlite = self.engine.dialect.name == "sqlite"
+        with self.engine.connect() as connection:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()  # a pragma outside any transaction, or it does nothing
+            try:
+                with connection.begin():
+                    cfg = alembic_config(self.url)
+                    cfg.attributes["connection"] = connection
+                    command.upgrade(cfg, revision)
+                    if sqlite:
+                        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                        if broken:
+                            raise RuntimeError(f"migration left broken references: {broken[:5]}")
+            finally:
+                if sqlite:
+                    connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    connection.commit()
 
     def check_ready(self) -> None:
         """Make sure the tables are there and current.

@@ -193,6 +193,10 @@ class ApiKey(Base):
     created_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # to ~10 minutes
+    la_code: Mapped[str | None] = mapped_column(
+        ForeignKey("local_authorities.code", ondelete="CASCADE"), default=None, index=True
+    )
+    changes_seen_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # "What changed"
 
 
 class AuditEntry(Base):
@@ -222,6 +226,10 @@ class User(Base):
     )
     created_at: Mapped[dt.datetime]
     disabled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    la_code: Mapped[str | None] = mapped_column(
+        ForeignKey("local_authorities.code", ondelete="CASCADE"), default=None, index=True
+    )
+    changes_seen_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # "What changed"
 
 
 class SignInLink(Base):
@@ -375,3 +383,13 @@ class EventChange(Base):
     title: Mapped[str] = mapped_column(String(300))
     old_start: Mapped[dt.date | None] = mapped_column(Date, default=None)
     new_start: Mapped[dt.date | None] = mapped_column(Date, default=None)
+
+
+class LocalAuthority(Base):
+    """A local authority whose officers publish its own packs (``storage.las``)."""
+
+    __tablename__ = "local_authorities"
+
+    code: Mapped[str] = mapped_column(String(3), primary_key=True)  # the DfE three-digit code
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime]

@@ -22,7 +22,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 import rules
 from feedserver.storage import apikeys
 from feedserver.storage.db import Conflict
-from feedserver.storage.models import School
+from feedserver.storage.models import LocalAuthority, School
 from feedserver.storage.principals import Principal
 from feedserver.web import limits
 from feedserver.web.apidoc import Endpoint
@@ -53,7 +53,9 @@ def route(
         def view(**kwargs: Any) -> Any:
             try:
                 with _transaction() as session:
-                    principal = _authorise(session, access, kwargs.get("school_id"))
+                    principal = _authorise(
+                        session, access, kwargs.get("school_id"), kwargs.get("la_code")
+                    )
                     answer = handler(session, principal, **kwargs)
                 if isinstance(answer, Later):  # built after the commit and in-process jobs
                     with _transaction() as session:
@@ -97,7 +99,9 @@ def _transaction() -> Iterator[Session]:
         yield session
 
 
-def _authorise(session: Session, access: str, school_id: str | None) -> Principal | None:
+def _authorise(
+    session: Session, access: str, school_id: str | None, la_code: str | None = None
+) -> Principal | None:
     if access == "public":
         return None
     limits.check(limits.API_KEY)  # over the limit: not even a right key is looked at
@@ -114,6 +118,14 @@ def _authorise(session: Session, access: str, school_id: str | None) -> Principa
             school_id is None
             or not principal.may_use(school_id)
             or session.get(School, school_id) is None
+        ):
+            raise ApiError(404, "Not found.")
+    if access == "la":
+        # Another LA's resources answer exactly like missing ones.
+        if (
+            la_code is None
+            or not principal.may_publish_for(la_code)
+            or session.get(LocalAuthority, la_code) is None
         ):
             raise ApiError(404, "Not found.")
     return principal

@@ -152,3 +152,31 @@ def test_upgrading_stored_events_backfills_their_last_day_on_sqlite(tmp_path):
 
 def test_upgrading_stored_events_backfills_their_last_day_on_postgresql(empty_postgres_url):
     assert _migrated_from_0004(empty_postgres_url) == EXPECTED_LAST_DAYS
+
+
+def test_upgrading_to_la_scopes_keeps_peoples_sign_in_links_on_sqlite(tmp_path):
+    """0010 copies the users table on SQLite: the links that cascade from it must survive."""
+    from feedserver.storage.db import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    db.upgrade("0009")
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (id, name, email, role, created_at)"
+                " VALUES (1, 'Ann', '', 'admin', :t)"
+            ),
+            {"t": NOW},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO sign_in_links (token_hash, user_id, created_at, expires_at)"
+                " VALUES ('h', 1, :t, :t)"
+            ),
+            {"t": NOW},
+        )
+    db.upgrade()
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM sign_in_links")).scalar() == 1
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1  # back on for the app
+    db.dispose()
