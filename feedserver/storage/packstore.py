@@ -64,21 +64,9 @@ def publish(
         rules.PackRejected: the pack is invalid (nothing is stored).
         PackPublishError: the slug belongs to a built-in or to another publisher.
     """
-    pack = rules.load_pack(data, filename)
-    if publisher_code is not None and (pack.publisher.kind, pack.publisher.code) != (
-        "la",
-        publisher_code,
-    ):
-        raise PackPublishError(
-            f"This pack names another publisher; an LA can publish only packs that say "
-            f'publisher: {{kind: la, code: "{publisher_code}"}}.'
-        )
+    pack = validate(session, data, filename, school_id, publisher_code=publisher_code)
     text = data.decode("utf-8") if isinstance(data, bytes) else data
     content_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    if pack.pack in {p.pack for p in catalog.builtin_packs()}:
-        raise PackPublishError(f"'{pack.pack}' is a built-in pack; publish under another name.")
-    if school_id is not None and pack.publisher.kind != "school":
-        raise PackPublishError("a school's own pack must say publisher: {kind: school}.")
     _serialise(session, pack.pack)
     latest = live(session, pack.pack)
     if latest is not None:
@@ -115,6 +103,45 @@ def publish(
         slug=pack.pack, revision=version.revision, version=pack.version,
     )  # fmt: skip
     return version, True
+
+
+def validate(
+    session: Session,
+    data: bytes | str,
+    filename: str,
+    school_id: str | None = None,
+    *,
+    publisher_code: str | None = None,
+) -> rules.Pack:
+    """Check a pack as :func:`publish` would, storing nothing (an LA's "check" and dry run).
+
+    Raises:
+        rules.PackRejected: the pack is invalid.
+        PackPublishError: the slug belongs to a built-in or to another publisher.
+    """
+    pack = rules.load_pack(data, filename)
+    if publisher_code is not None and (pack.publisher.kind, pack.publisher.code) != (
+        "la",
+        publisher_code,
+    ):
+        raise PackPublishError(
+            f"This pack names another publisher; an LA can publish only packs that say "
+            f'publisher: {{kind: la, code: "{publisher_code}"}}.'
+        )
+    if pack.pack in {p.pack for p in catalog.builtin_packs()}:
+        raise PackPublishError(f"'{pack.pack}' is a built-in pack; publish under another name.")
+    if school_id is not None and pack.publisher.kind != "school":
+        raise PackPublishError("a school's own pack must say publisher: {kind: school}.")
+    latest = live(session, pack.pack)
+    if latest is not None and (latest.publisher_kind, latest.publisher_code, latest.school_id) != (
+        pack.publisher.kind,
+        pack.publisher.code,
+        school_id,
+    ):
+        raise PackPublishError(
+            f"'{pack.pack}' is already published by someone else; choose another name."
+        )
+    return pack
 
 
 def rollback(

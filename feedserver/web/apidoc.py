@@ -18,7 +18,7 @@ class Endpoint:
     method: str
     path: str
     summary: str
-    access: str  # "public" | "admin" | "school" (the school itself or the admin)
+    access: str  # "public" | "admin" | "school" (the school itself or the admin) | "la" (the LA)
     body: str | None = None  # "json" | "csv" | "yaml"
     name: str = ""
 

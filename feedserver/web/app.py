@@ -59,7 +59,7 @@ def create_app(
     app.extensions["sencocal.feed_cache"] = FeedCache(
         config.feed_cache_seconds, config.feed_cache_bytes
     )
-    from feedserver.web import api, api_access, feeds, pages  # noqa: F401 - their routes
+    from feedserver.web import api, api_access, api_la, feeds, pages  # noqa: F401 - their routes
     from feedserver.web.apiroutes import bp as api_bp
 
     app.register_blueprint(feeds.bp)
