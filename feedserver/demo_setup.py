@@ -12,12 +12,13 @@ from feedserver.clock import FixedClock, SystemClock, today
 from feedserver.config import Config
 from feedserver.pipeline import jobs, refresh
 from feedserver.pipeline.dispatch import enqueue
-from feedserver.storage import apikeys, packstore, schools, subscriptions
+from feedserver.storage import apikeys, las, packstore, schools, subscriptions
 from feedserver.storage.subscriptions import AUDIENCES
 from rules.errors import SencocalInputError
 from rules.vocabulary import academic_year_label
 
 DEMO_TOKEN = "demo"
+DEMO_LA = "999"  # the example LA pack's publisher
 
 
 def demo_database(path: Path | None = None) -> Path:
@@ -53,6 +54,9 @@ def build_demo(
     urls: dict[str, list[tuple[str, str]]] = {}
     with runtime.using(svc), svc.db.session() as session:  # jobs run in-process after commit
         admin_key = apikeys.create_key(session, "admin", now, label="demo admin", actor="demo")
+        las.create(session, DEMO_LA, "Example Borough Council (fictional)", "demo", now)
+        la_key = apikeys.create_key(session, "la", now, label="demo LA officer", actor="demo",
+                                    la_code=DEMO_LA)  # fmt: skip
         for name in catalog.demo_pack_names():
             packstore.publish(session, catalog.demo_file(name), f"{name}.yaml", "demo", now)
         for name in catalog.demo_school_names():
@@ -78,8 +82,10 @@ def build_demo(
     lines += [
         "",
         f"admin key (demo only): {admin_key}",
+        f"LA officer key (demo only): {la_key}",
         f"Next: open {base}/sign-in in a browser and sign in with the admin key above;",
         "      paste a feed address into your calendar app's 'subscribe from URL'.",
+        "      Sign in with the LA officer key to publish the example LA's deadlines.",
         f"API document: {base}/api/openapi.json",
         f"Demo database: {path} (delete its folder when you are done)",
     ]

@@ -22,7 +22,7 @@ from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy.orm import Session
 
 from feedserver.storage import sessions
-from feedserver.storage.models import School
+from feedserver.storage.models import LocalAuthority, School
 from feedserver.storage.principals import Principal
 from feedserver.storage.sessions import SESSION_HOURS
 from feedserver.web.context import services
@@ -113,7 +113,7 @@ def next_for(viewer: Viewer, target: str | None) -> str | None:
     target = safe_next(target)
     if target is None or viewer.role == "admin":
         return target
-    own = f"/schools/{viewer.school_id}"
+    own = f"/la/{viewer.la_code}" if viewer.role == "la" else f"/schools/{viewer.school_id}"
     path = urlsplit(target).path
     return target if path == own or path.startswith(own + "/") else None
 
@@ -137,10 +137,11 @@ def check_csrf() -> None:
 
 
 def required(role: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Page decorator: signed in (as admin when ``role`` is "admin"), school pages own-only.
+    """Page decorator: signed in (as admin when ``role`` is "admin"), school and LA pages own-only.
 
-    The view receives ``db``, ``viewer`` and, on a school's pages, the ``school`` (loaded once);
-    another school's pages answer 404, exactly like a missing one.
+    The view receives ``db``, ``viewer`` and, on a school's pages, the ``school`` (on an LA's
+    pages, the ``la``), loaded once; another school's or LA's pages answer 404, exactly like a
+    missing one.
     """
 
     def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -152,6 +153,8 @@ def required(role: str | None = None) -> Callable[[Callable[..., Any]], Callable
                     return redirect(url_for("pages.sign_in_form", next=request.path))
                 if role == "admin" and not viewer.is_admin:
                     abort(403)
+                if request.method == "POST":
+                    check_csrf()
                 school_id = kwargs.pop("school_id", None)
                 if school_id is not None:
                     # Another school's pages and a missing school's look the same: 404.
@@ -159,8 +162,13 @@ def required(role: str | None = None) -> Callable[[Callable[..., Any]], Callable
                     if school is None:
                         abort(404)
                     kwargs["school"] = school
-                if request.method == "POST":
-                    check_csrf()
+                la_code = kwargs.pop("la_code", None)
+                if la_code is not None:
+                    ours = viewer.may_publish_for(la_code)
+                    la = db.get(LocalAuthority, la_code) if ours else None
+                    if la is None:
+                        abort(404)
+                    kwargs["la"] = la
                 return view(db=db, viewer=viewer, **kwargs)
 
         return inner

@@ -16,6 +16,8 @@ from feedserver.web.pages.blueprint import bp
 def _home(viewer: access.Viewer) -> str:
     if viewer.role == "admin":
         return url_for("pages.admin_home")
+    if viewer.role == "la":
+        return url_for("pages.la_home", la_code=viewer.la_code)
     return url_for("pages.school_home", school_id=viewer.school_id)
 
 

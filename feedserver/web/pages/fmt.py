@@ -38,3 +38,16 @@ def last_day(exclusive_end: dt.date) -> str:
 def sentence(text: str) -> str:
     """``text`` with a capital first letter (messages are written to follow a colon)."""
     return text[:1].upper() + text[1:]
+
+
+def iso_day(value: str | None) -> str:
+    """An ISO date or date-time, as :func:`day` writes it ('not set' when there is none)."""
+    if not value:
+        return "not set"
+    parsed = dt.datetime.fromisoformat(value)
+    return day(parsed.date()) if len(value) <= 10 else day(parsed)
+
+
+def iso_last_day(exclusive_end: str) -> str:
+    """The inclusive last day of an all-day entry whose ISO end is exclusive."""
+    return last_day(dt.date.fromisoformat(exclusive_end[:10]))
