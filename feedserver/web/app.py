@@ -55,6 +55,8 @@ def create_app(
         JSON_SORT_KEYS=False,
     )
     services = Services.from_config(config, clock=clock, background_jobs=background_jobs)
+    from feedserver.web import api_changes  # noqa: F401 - its route, before the blueprint's
+
     app.extensions["sencocal"] = services
     app.extensions["sencocal.feed_cache"] = FeedCache(
         config.feed_cache_seconds, config.feed_cache_bytes
