@@ -87,6 +87,10 @@ def warning_for_school(warning: rules.EvalWarning) -> str:
             f"Your own date for {_titles(warning.refs)} in {year} cannot be used, because that "
             "entry happens several times a year. Remove it in your settings."
         )
+    if kind in _REVIEWS_FOR_SCHOOL:
+        return _REVIEWS_FOR_SCHOOL[kind].format(
+            titles=_titles(warning.refs), year=year, **dict(warning.details)
+        )
     return (
         f"{_titles(warning.refs)} could not be dated for {year} because of a problem in the "
         "pack it comes from. Please tell whoever publishes that pack (your LA, or sencocal)."
@@ -100,6 +104,29 @@ _REFERENCE = {
     Kind.REFERENCE_CIRCLE: "which depends on itself in a circle",
     Kind.REFERENCE_PER_PUPIL: "which is a per-pupil rule",
     Kind.REFERENCE_NO_DATE: "which has no date this year",
+}
+
+
+# --- per-pupil annual reviews (issue 13): warnings never name a pupil; each entry says more.
+_REVIEWS_FOR_SCHOOL = {
+    Kind.DEADLINE_OUT_OF_TERM: (
+        "{titles}: for some pupils this step falls in {year} when the school is closed; each "
+        "of those entries says so and gives the last school day before it."
+    ),
+    Kind.REVIEW_LATE: (
+        "{titles}: some reviews in {year} cannot be held at least 4 weeks before they are due, "
+        "so the LA's decision may come late; each entry says when it is due."
+    ),
+    Kind.REVIEWS_OVER_CAP: (
+        "{titles}: some weeks in {year} have more than your limit of {cap} reviews, because "
+        "they cannot all fit in the weeks before they are due. Raise the limit in your "
+        "settings or book some meetings earlier."
+    ),
+}
+_REVIEWS_FOR_AUTHOR = {
+    Kind.DEADLINE_OUT_OF_TERM: "has pupils' steps due on closed days (moved to a school day)",
+    Kind.REVIEW_LATE: "has pupils' meetings after the latest recommended date",
+    Kind.REVIEWS_OVER_CAP: "has weeks over the school's limit of reviews (not all could fit)",
 }
 
 
@@ -122,6 +149,8 @@ def _author_reason(warning: rules.EvalWarning, year: str) -> str:
         return "has several dates a year, so a school's own single date cannot replace it"
     if kind in _REFERENCE:
         return f"depends on '{subject}', {_REFERENCE[kind]}"
+    if kind in _REVIEWS_FOR_AUTHOR:
+        return _REVIEWS_FOR_AUTHOR[kind]
     if kind == Kind.REFERENCE_UNRESOLVED:
         cause = warning.detail("cause") or ""
         inner = rules.EvalWarning(

@@ -5,6 +5,7 @@ Nothing here does I/O, reads a clock or the environment: callers pass bytes and 
 
 from __future__ import annotations
 
+from rules.audiences import for_audience
 from rules.errors import PackConflict, PackError, PackRejected, SencocalInputError
 from rules.evaluate import Evaluation, evaluate, evaluate_full
 from rules.event import Event, EventBody, EventKey
@@ -31,6 +32,7 @@ __all__ = [
     "WarningKind",
     "evaluate",
     "evaluate_full",
+    "for_audience",
     "load_pack",
     "load_profile",
 ]

@@ -152,7 +152,7 @@ def check_periods(periods: Sequence[PeriodIn], year: int, loc: Loc) -> list[Chec
 
 def _check_rule(pack: Pack, rule: Rule, loc: Loc, partial: bool = False) -> Iterator[Check]:
     repeat = rule.repeat
-    if rule.when is None and (repeat is None or repeat.every != "week"):
+    if rule.when is None and rule.for_each is None and (repeat is None or repeat.every != "week"):
         yield Check((*loc, "when"), "required; say when this happens (see the date language).")
     if rule.when is not None and repeat is not None and repeat.every == "week":
         yield Check(

@@ -10,8 +10,8 @@ call. :func:`evaluate_full` also returns what the school lacked, as
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rules.calendar import TermYear, academic_year_of, is_working_day, term_year, year_bounds
@@ -24,6 +24,7 @@ from rules.dates import (
     resolve,
     school_dates,
 )
+from rules.ehcp import cycles, school_days_for
 from rules.errors import PackConflict
 from rules.event import Event, EventBody
 from rules.memo import CompiledPack, Facets, Memo
@@ -40,6 +41,8 @@ from rules.outcome import (
 from rules.pack import Pack, PeriodIn
 from rules.profile import SchoolProfile
 from rules.reads import REFUSED, Answer, Reads, SchoolAnswers, SchoolFacts
+from rules.roster import EhcpPupil
+from rules.timeline import pupil_bodies
 from rules.vocabulary import (
     AUDIENCE_ORDER,
     LOCAL_PACK,
@@ -63,7 +66,13 @@ class Evaluation:
 
 
 def evaluate(
-    packs: Sequence[Pack], profile: SchoolProfile, academic_year: int, *, memo: Memo | None = None
+    packs: Sequence[Pack],
+    profile: SchoolProfile,
+    academic_year: int,
+    *,
+    memo: Memo | None = None,
+    roster: Sequence[EhcpPupil] = (),
+    placed: Mapping[str, dt.date] | None = None,
 ) -> list[Event]:
     """The school's events for ``academic_year`` (2026 = 2026/27), in a stable order.
 
@@ -73,15 +82,25 @@ def evaluate(
         profile: the school.
         academic_year: the year the events' anchors lie in.
         memo: optional shared work between calls.
+        roster: the school's EHCP pupils, for ``for_each: ehcp`` rules (one timeline each).
+        placed: meeting dates proposed earlier, by pupil ref (see
+            :func:`rules.ehcp.placed_meetings`): kept, and new meetings placed around them.
 
     Raises:
         PackConflict: two packs share a slug.
     """
-    return list(evaluate_full(packs, profile, academic_year, memo=memo).events)
+    found = evaluate_full(packs, profile, academic_year, memo=memo, roster=roster, placed=placed)
+    return list(found.events)
 
 
 def evaluate_full(
-    packs: Sequence[Pack], profile: SchoolProfile, academic_year: int, *, memo: Memo | None = None
+    packs: Sequence[Pack],
+    profile: SchoolProfile,
+    academic_year: int,
+    *,
+    memo: Memo | None = None,
+    roster: Sequence[EhcpPupil] = (),
+    placed: Mapping[str, dt.date] | None = None,
 ) -> Evaluation:
     """Like :func:`evaluate`, with the warnings (missing term dates, date keys, ...)."""
     memo = memo if memo is not None else Memo()
@@ -156,12 +175,45 @@ def evaluate_full(
             out = outcome_for(crule)
             bodies.extend(out.bodies)
             needs.extend(out.needs)
+    pupil_rules = [c for crules in to_evaluate for c in crules if c.rule.for_each == "ehcp"]
+    if pupil_rules and roster:
+        more, lacking = _per_pupil(pupil_rules, roster, placed, profile, facts, bodies, year)
+        bodies.extend(more)
+        needs.extend(lacking)
+    if profile.effort_hours:
+        bodies = [_own_effort(b, profile.effort_hours) for b in bodies]
     warnings = _warnings(needs, year)
     bodies.extend(_setup_tasks(warnings, answers, year))
     bodies.extend(_local_events(profile, year))
     bodies.sort(key=_sort_key)
     school_id = profile.id
     return Evaluation(tuple(Event(school_id, body) for body in bodies), warnings)
+
+
+def _per_pupil(
+    crules: Sequence[CompiledRule],
+    roster: Sequence[EhcpPupil],
+    placed: Mapping[str, dt.date] | None,
+    profile: SchoolProfile,
+    facts: SchoolFacts,
+    bodies: Sequence[EventBody],
+    year: int,
+) -> tuple[list[EventBody], list[Need]]:
+    """Every pupil's review timeline: placed meetings and their dated steps."""
+    if facts.term_years.get(year) is None:
+        return [], [Need(WarningKind.TERM_DATES, str(year), c.ref) for c in crules]
+    days = school_days_for(year, facts.term_years, facts.inset, bodies)
+    settings = profile.ehcp
+    found = cycles(roster, days, settings.reviews_per_week, placed, settings.transfer_review_by)
+    return pupil_bodies(crules, found, settings, days)
+
+
+def _own_effort(body: EventBody, own: Mapping[str, float]) -> EventBody:
+    """``body`` with the school's own hours for its rule (never for a rule's prep tasks)."""
+    hours = own.get(f"{body.pack}:{body.rule}")
+    if hours is None or body.prep is not None or body.effort_hours == hours:
+        return body
+    return replace(body, effort_hours=hours)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import Field, HttpUrl, field_validator
+from pydantic import Field, HttpUrl, field_validator, model_validator
 
 from rules.expr import DateExpr, Published, Repeat, Span, Strict, TimeOfDay
 from rules.vocabulary import (
@@ -125,6 +125,33 @@ class Prep(Strict):
     alarms: tuple[Alarm, ...] = ()
 
 
+PupilAnchor = Literal[
+    "review_due",
+    "meeting",
+    "request_advice",
+    "papers",
+    "report",
+    "decision",
+    "interim",
+    "transfer_deadline",
+]
+"""The steps of one pupil's annual-review timeline a per-pupil rule can be dated on."""
+
+
+class PupilDate(Strict):
+    """The date of a per-pupil (``for_each: ehcp``) rule: a step of the pupil's review timeline.
+
+    sencocal works the steps out from the roster (see ``rules.ehcp``): ``review_due`` (12
+    months from the plan or the last review), ``meeting`` (placed in term time at least 4 weeks
+    before it), ``request_advice`` (the school's setting, 6 weeks before by default),
+    ``papers`` (2 weeks before), ``report`` (2 weeks after), ``decision`` (4 weeks after),
+    ``interim`` (reviews for children under 5, where the school turns them on) and
+    ``transfer_deadline`` (15 February or 31 March of a phase-transfer year, never moved).
+    """
+
+    step: PupilAnchor
+
+
 class Rule(Strict):
     """One rule: makes zero or more dated entries per school and academic year."""
 
@@ -160,8 +187,30 @@ class Rule(Strict):
     )
     source: Source | None = None
     for_each: Literal["ehcp"] | None = Field(
-        None, description="Reserved: one entry per pupil on the school's EHCP roster."
+        None,
+        description="One entry per pupil on the school's EHCP roster, dated by `pupil_date` "
+        "(such entries are pupil-level: only the SENCO's feed names the pupil).",
     )
+    pupil_date: PupilDate | None = Field(
+        None, description="For `for_each: ehcp` rules: the step of the pupil's timeline."
+    )
+
+    @model_validator(mode="after")
+    def _per_pupil(self) -> Rule:
+        if self.for_each is None:
+            if self.pupil_date is not None:
+                raise ValueError("'pupil_date' needs 'for_each: ehcp'")
+            return self
+        if self.pupil_date is None:
+            raise ValueError("a 'for_each: ehcp' rule needs 'pupil_date'")
+        for name in ("when", "repeat", "span", "time"):
+            if getattr(self, name) is not None:
+                raise ValueError(f"a 'for_each: ehcp' rule is dated by 'pupil_date', not '{name}'")
+        if self.prep:
+            raise ValueError("a 'for_each: ehcp' rule has no 'prep': give each step its own rule")
+        if not self.pupil_level:
+            raise ValueError("a 'for_each: ehcp' rule must be 'pupil_level: true'")
+        return self
 
 
 class Publisher(Strict):

@@ -42,14 +42,28 @@ MAX_LOCAL_EVENTS = 500
 MAX_NAMED_KEYS = 50
 MAX_NAMED_DATES = 60  # dates for one key (a weekly club over two years fits)
 MAX_REFS = 1000  # rules turned off, own dates, dates found for published rules (each)
-MAX_EHCP = 2000
 
 
-class EhcpEntry(Strict):
-    """Reserved for the EHCP roster: a pseudonymised pupil reference and the review anchor."""
+class EhcpSettings(Strict):
+    """How the school runs EHCP annual reviews (its local practice; the law sets the rest)."""
 
-    ref: str = Field(pattern=r"^[A-Za-z0-9-]{1,40}$")
-    last_review: dt.date | None = None
+    advice_weeks: int = Field(
+        6, ge=2, le=16, description="Weeks before the meeting to ask for written advice."
+    )
+    reviews_per_week: int = Field(
+        3, ge=1, le=20, description="At most this many review meetings proposed in one week."
+    )
+    interim_reviews: bool = Field(
+        False, description="Add interim reviews for children under 5 (not a duty)."
+    )
+    interim_months: int = Field(
+        6, ge=3, le=6, description="Months between a child under 5's interim reviews."
+    )
+    transfer_review_by: Literal["autumn", "october_half_term"] = Field(
+        "autumn",
+        description="When the LA wants phase-transfer reviews held: in the autumn term, or "
+        "(the LA's earlier choice) before October half term.",
+    )
 
 
 class LocalEvent(Strict):
@@ -109,7 +123,11 @@ class SchoolProfile(Strict):
     local_events: tuple[LocalEvent, ...] = ()
     senco_hours_per_week: float | None = Field(None, ge=0, le=60)
     trust: str | None = Field(None, pattern=SLUG_PATTERN)
-    ehcp_roster: tuple[EhcpEntry, ...] = ()
+    effort_hours: dict[str, float] = Field(
+        default_factory=dict,
+        description="The school's own estimate of a rule's hours: pack:rule -> hours.",
+    )
+    ehcp: EhcpSettings = Field(default_factory=lambda: EhcpSettings.model_validate({}))
 
     @field_validator("flags")
     @classmethod
@@ -169,7 +187,7 @@ def _check_limits(profile: SchoolProfile) -> Iterator[Check]:
         ("rules_off", len(profile.rules_off), MAX_REFS, "rules turned off"),
         ("date_overrides", len(profile.date_overrides), MAX_REFS, "rules with dates of your own"),
         ("publishes", len(profile.publishes), MAX_REFS, "rules with dates you found"),
-        ("ehcp_roster", len(profile.ehcp_roster), MAX_EHCP, "pupils on the EHCP roster"),
+        ("effort_hours", len(profile.effort_hours), MAX_REFS, "rules with hours of your own"),
     )
     for field, count, limit, what in counted:
         if count > limit:
@@ -219,6 +237,11 @@ def check_profile(profile: SchoolProfile) -> Iterator[Check]:
         for key in getattr(profile, name):
             if ":" not in key:
                 yield Check((name, key), f"'{key}' must be written pack:rule-id.", key)
+    for key, hours in profile.effort_hours.items():
+        if ":" not in key:
+            yield Check(("effort_hours", key), f"'{key}' must be written pack:rule-id.", key)
+        elif not 0 <= hours <= 500:
+            yield Check(("effort_hours", key), "hours must be from 0 to 500.", str(hours))
     for i, ref in enumerate(profile.rules_off):
         if ":" not in ref:
             yield Check(("rules_off", i), f"'{ref}' must be written pack:rule-id.", ref)

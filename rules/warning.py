@@ -27,6 +27,12 @@ The kinds, by the question a presenter answers::
       date_outside_year          details: date (ISO) the rule works out as
       end_before_start           details: start, end (ISO)
       published_not_date         a published value that is not a date
+    per-pupil annual reviews (never naming a pupil); subject: the rule's pack:rule
+      deadline_out_of_term       a step falls when the school is closed; each entry says so
+                                 and proposes the last school day before it
+      review_late                a meeting falls after its recommended latest date
+      reviews_over_cap           a week has more reviews than the school's limit, because
+                                 they cannot all fit; details: cap
 """
 
 from __future__ import annotations
@@ -56,6 +62,9 @@ class WarningKind(StrEnum):
     DATE_OUTSIDE_YEAR = "date_outside_year"
     END_BEFORE_START = "end_before_start"
     PUBLISHED_NOT_DATE = "published_not_date"
+    DEADLINE_OUT_OF_TERM = "deadline_out_of_term"
+    REVIEW_LATE = "review_late"
+    REVIEWS_OVER_CAP = "reviews_over_cap"
 
 
 @dataclass(frozen=True)

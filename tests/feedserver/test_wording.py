@@ -32,6 +32,9 @@ EXAMPLES = {
     rules.WarningKind.DATE_OUTSIDE_YEAR: (REF, (("date", "2027-09-04"),)),
     rules.WarningKind.END_BEFORE_START: (REF, (("end", "2026-12-18"), ("start", "2027-01-04"))),
     rules.WarningKind.PUBLISHED_NOT_DATE: (REF, ()),
+    rules.WarningKind.DEADLINE_OUT_OF_TERM: (REF, ()),
+    rules.WarningKind.REVIEW_LATE: (REF, ()),
+    rules.WarningKind.REVIEWS_OVER_CAP: (REF, (("cap", "3"),)),
 }
 
 
