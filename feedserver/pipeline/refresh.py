@@ -23,6 +23,7 @@ import rules
 from feedserver.pipeline.render import render_feeds
 from feedserver.storage import changes, packstore, schools
 from feedserver.storage import events as event_store
+from feedserver.storage import roster as roster_store
 from feedserver.storage.models import School
 from rules.calendar import academic_year_of
 from rules.diff import Diff, plan
@@ -97,9 +98,16 @@ def preview(
     return plan(events, event_store.stored(session, school.id, years), today), warnings
 
 
-def _fingerprint(profile_hash: str, years: tuple[int, int], packs: Iterable[str]) -> str:
-    blob = json.dumps([profile_hash, list(years), sorted(packs)])
-    return hashlib.sha256(blob.encode()).hexdigest()
+def _fingerprint(
+    profile_hash: str,
+    years: tuple[int, int],
+    packs: Iterable[str],
+    roster: str = roster_store.EMPTY_FINGERPRINT,
+) -> str:
+    parts: list[object] = [profile_hash, list(years), sorted(packs)]
+    if roster != roster_store.EMPTY_FINGERPRINT:  # a school without a roster keeps its digest
+        parts.append(roster)
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
 def current_fingerprint(session: Session, school: School, today: dt.date) -> str | None:
@@ -113,7 +121,12 @@ def current_fingerprint(session: Session, school: School, today: dt.date) -> str
     except pydantic.ValidationError:
         return None
     packs = schools.packs_for(session, profile)
-    return _fingerprint(school.profile_hash, window(today), [fp for _, fp in packs])
+    return _fingerprint(
+        school.profile_hash,
+        window(today),
+        [fp for _, fp in packs],
+        roster_store.fingerprint(session, school.id),
+    )
 
 
 def render_new_feeds(session: Session, school: School, today: dt.date, now: dt.datetime) -> None:
@@ -160,7 +173,12 @@ def refresh_school(
     profile = schools.profile_of(school)
     years = window(today)
     packs = schools.packs_for(session, profile)
-    digest = _fingerprint(school.profile_hash, years, [fp for _, fp in packs])
+    digest = _fingerprint(
+        school.profile_hash,
+        years,
+        [fp for _, fp in packs],
+        roster_store.fingerprint(session, school.id),
+    )
     feeds_stale = any(f.ics_gzip is None or f.window_start != years[0] for f in school.feeds)
     if digest == school.evaluated_fingerprint and not force:
         rendered: list[str] = []
@@ -199,6 +217,7 @@ def stale_school_ids(session: Session, today: dt.date) -> list[str]:
     """
     years = window(today)
     live = packstore.live_versions(session)
+    rosters = roster_store.fingerprints(session)
     out = []
     query = select(School).options(selectinload(School.feeds)).order_by(School.id)
     for school in session.scalars(query):
@@ -208,7 +227,12 @@ def stale_school_ids(session: Session, today: dt.date) -> list[str]:
             out.append(school.id)  # its job records why it cannot be evaluated
             continue
         packs = schools.packs_for(session, profile, live=live)
-        digest = _fingerprint(school.profile_hash, years, [fp for _, fp in packs])
+        digest = _fingerprint(
+            school.profile_hash,
+            years,
+            [fp for _, fp in packs],
+            rosters.get(school.id, roster_store.EMPTY_FINGERPRINT),
+        )
         if school.evaluated_fingerprint != digest or any(
             f.ics_gzip is None or f.window_start != years[0] for f in school.feeds
         ):

@@ -393,3 +393,22 @@ class LocalAuthority(Base):
     code: Mapped[str] = mapped_column(String(3), primary_key=True)  # the DfE three-digit code
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime]
+
+
+class RosterRow(Base):
+    """A school's EHCP roster, sealed with the server's key set (``storage.roster``).
+
+    One sealed document per school: no pupil reference or date is readable in the database.
+    ``fingerprint`` (:func:`rules.roster.roster_fingerprint`) tells refresh when it changed.
+    """
+
+    __tablename__ = "ehcp_rosters"
+
+    school_id: Mapped[str] = mapped_column(
+        ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True
+    )
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    pupils: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[dt.datetime]
+    updated_by: Mapped[str] = mapped_column(String(100), default="")

@@ -56,7 +56,7 @@ def snapshot(server: Server) -> dict[str, object]:
 def fill(path: str, school: str) -> str:
     values = {"school_id": school, "audience": "senco", "name": "default", "key_id": "1",
               "user_id": "1", "link_id": "1", "token_id": "1", "la_code": "999",
-              "slug": "la-example", "revision": "1", "run_id": "1"}  # fmt: skip
+              "slug": "la-example", "revision": "1", "run_id": "1", "ref": "P-0001"}  # fmt: skip
     return re.sub(r"<(\w+)>", lambda m: values[m.group(1)], path)
 
 

@@ -65,6 +65,9 @@ ACTIONS: dict[str, Callable[[dict[str, Any]], str]] = {
     "user.disable": lambda d: f"Disabled {_name(d)}{_ended(d)}",
     "user.enable": lambda d: f"Let {_name(d)} sign in again",
     "link.cancel": lambda d: f"Cancelled a sign-in link for {_name(d)}",
+    "roster.replace": lambda d: (
+        f"Changed the EHCP roster ({d['pupils']} pupils: {d['added']} joined, {d['removed']} left)"
+    ),
 }
 
 

@@ -51,3 +51,24 @@ def iso_day(value: str | None) -> str:
 def iso_last_day(exclusive_end: str) -> str:
     """The inclusive last day of an all-day entry whose ISO end is exclusive."""
     return last_day(dt.date.fromisoformat(exclusive_end[:10]))
+
+
+def hours(value: float) -> str:
+    """A week's total time in natural units: ``about 19 hours``, ``about 2.5 hours``."""
+    if value <= 0:
+        return "no time set aside"
+    if value < 1:
+        return f"about {max(5, round(value * 60 / 5) * 5)} minutes"
+    half = round(value * 2) / 2
+    number = f"{half:.0f}" if half == int(half) else f"{half:.1f}"
+    return f"about {number} hour{'' if half == 1 else 's'}"
+
+
+def exact_hours(value: float) -> str:
+    """Hours to one decimal, for a heatmap cell: ``19.2 hours``."""
+    return f"{value:.1f} hours"
+
+
+def allowance(value: float) -> str:
+    """A weekly time allocation as set: ``15 hours``, ``7.5 hours``."""
+    return f"{value:g} hour{'' if value == 1 else 's'}"

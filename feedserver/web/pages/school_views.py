@@ -16,7 +16,7 @@ from feedserver.pipeline import jobs, refresh
 from feedserver.pipeline.dispatch import enqueue
 from feedserver.storage import events as event_store
 from feedserver.storage import problems as problem_store
-from feedserver.storage import subscriptions
+from feedserver.storage import schools, subscriptions
 from feedserver.storage.models import School
 from feedserver.storage.subscriptions import AUDIENCES
 from feedserver.web.context import feed_cache, services
@@ -39,6 +39,11 @@ class Week:
 
     monday: dt.date
     events: list[rules.Event]
+
+    @property
+    def hours(self) -> float:
+        """The time the week's entries take, by their effort estimates."""
+        return round(sum(e.body.effort_hours or 0.0 for e in self.events), 2)
 
 
 def weeks_ahead(events: list[rules.Event], start: dt.date, count: int) -> list[Week]:
@@ -89,7 +94,7 @@ def school_home(db: Session, viewer: access.Viewer, school: School) -> Any:
     return render_template(
         "school.html", viewer=viewer, school=school, weeks=weeks, audience=audience, count=count,
         audiences=AUDIENCE_WORDS, warnings=sorted(set(warnings)), problems=problems,
-        updating=updating, today=day,
+        updating=updating, today=day, cap=schools.profile_of(school).senco_hours_per_week,
     )  # fmt: skip
 
 
