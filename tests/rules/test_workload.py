@@ -104,6 +104,7 @@ def test_statutory_dates_and_pupils_meetings_are_never_suggested(packs, demo_pri
     fixed = {f"{e.body.pack}:{e.body.rule}" for e in events
              if e.body.statutory or e.body.pupil_level}  # fmt: skip
     assert not fixed & {s.ref for s in load.suggestions}
+
     def day(value):
         return value.date() if isinstance(value, dt.datetime) else value
 
