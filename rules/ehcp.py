@@ -203,11 +203,12 @@ def cycles(
         requests.values(), meeting_days, reviews_per_week, booked=load, kept=placed
     )
     out: list[Cycle] = []
+    by_ref = {p.ref: p for p in roster}
     for ref, (anchor, kind, due, deadline, latest) in shape.items():
         spot = where[ref] if ref in where else None
         if spot is None:
             continue  # no school day at all this year (no term dates)
-        pupil = next(p for p in roster if p.ref == ref)
+        pupil = by_ref[ref]
         late = spot.day > latest
         out.append(Cycle(pupil, spot.day, spot.how, anchor, kind, due, late, deadline))
     for pupil in held:

@@ -198,7 +198,7 @@ def _interims(cycle: Cycle, settings: EhcpSettings, days: SchoolDays) -> Iterato
             return
         day = days.on_or_before(target) or target
         why = f"{settings.interim_months * count} months after {fmt(cycle.anchor)}"
-        yield Step(day, why, note, occurrence=f"interim-{count}")
+        yield Step(day, why, note, occurrence=f"interim-{count}", status=Status.COMPUTED)
         count += 1
 
 

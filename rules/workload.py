@@ -180,11 +180,19 @@ def _suggest(
         return []
     load = dict(hours)
     out: list[Suggestion] = []
+    # A rule's own date moves its preparation with it: such rules are left where they are.
+    with_prep = {
+        f"{e.body.pack}:{e.body.rule}" for events in by_week.values() for e in events if e.body.prep
+    }
     mondays = sorted(by_week)
     for week in mondays:
         if round(load[week], 2) <= cap:
             continue
-        candidates = [e for e in by_week[week] if movable(e.body)]
+        candidates = [
+            e
+            for e in by_week[week]
+            if movable(e.body) and f"{e.body.pack}:{e.body.rule}" not in with_prep
+        ]
         candidates.sort(key=lambda e: (-(e.body.effort_hours or 0), e.body.key_suffix))
         for event in candidates:
             if round(load[week], 2) <= cap:
@@ -211,7 +219,7 @@ def _suggest(
                     reason=(
                         f"The week of {fmt(week)} has about {duration_words(hours[week])} of "
                         f"SENCO work against your {duration_words(cap)}; the week of "
-                        f"{fmt(target)} has room for this {duration_words(effort)} task."
+                        f"{fmt(target)} has room for this task (about {duration_words(effort)})."
                     ),
                 )
             )
