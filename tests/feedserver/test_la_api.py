@@ -14,6 +14,8 @@ from feedserver.storage.models import EventRow, PackVersion
 from feedserver.web import api_la  # noqa: F401 - registers the LA routes in ENDPOINTS
 from feedserver.web.apiroutes import ENDPOINTS
 from tests.feedserver.conftest import Server
+from tests.feedserver.test_jobs import queued as queued_fixture
+from tests.feedserver.test_jobs import waiting, work
 from tests.feedserver.test_la_terms import warning_kinds
 
 LA = catalog.demo_file("la-example").decode()
@@ -320,3 +322,25 @@ def test_two_la_publishes_at_once_both_land_and_the_later_wins(demo_server: Serv
     assert (first.json["revision"], second.json["revision"]) == (2, 3)
     demo_server.services.jobs.wait()
     assert list(starts(demo_server).values()) == ["2027-02-11"]
+
+
+queued = queued_fixture  # the queued-path fixture: SQLite with jobs on this run's Redis
+
+
+def test_on_redis_a_publication_answers_before_any_school_is_done_and_the_workers_finish_it(
+    queued: Server,
+):
+    queued.publish(LA, "la-example.yaml")
+    for name in ("demo-primary", "demo-secondary"):
+        assert queued.add_demo_school(name).status_code == 201
+    work(queued)
+    key = la_key(queued)
+    answer = submit(queued, key, MOVED, "publish", note="Later this year.")
+    assert answer.status_code == 202
+    progress = queued.client.get(answer.json["progress"], headers=auth(key)).json
+    assert (progress["schools"], progress["done"], progress["finished"]) == (2, 0, False)
+    assert waiting(queued, "fanout")  # one fan-out job, no school evaluated in the request
+    work(queued)
+    progress = queued.client.get(answer.json["progress"], headers=auth(key)).json
+    assert (progress["done"], progress["finished"]) == (2, True)
+    assert list(starts(queued).values()) == ["2027-02-12"]
