@@ -37,7 +37,12 @@ def evaluate_school(school_id: str, *, reason: str) -> dict[str, Any]:
     with svc.db.session() as session:
         try:
             result = refresh.refresh_school(
-                session, school_id, today(svc.clock), svc.clock.now(), memo=svc.memo
+                session,
+                school_id,
+                today(svc.clock),
+                svc.clock.now(),
+                memo=svc.memo,
+                box=svc.secretbox,
             )
         except refresh.SchoolGone:
             return {"school": school_id, "gone": True}

@@ -20,11 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 import rules
+from feedserver.pipeline.pupils import NONE, PupilInputs, pupil_inputs
 from feedserver.pipeline.render import render_feeds
 from feedserver.storage import changes, packstore, schools
 from feedserver.storage import events as event_store
 from feedserver.storage import roster as roster_store
 from feedserver.storage.models import School
+from feedserver.storage.secretbox import SecretBox
 from rules.calendar import academic_year_of
 from rules.diff import Diff, plan
 
@@ -63,10 +65,11 @@ def desired(
     profile: rules.SchoolProfile,
     years: Iterable[int],
     memo: rules.Memo | None,
+    pupils: PupilInputs = NONE,
 ) -> tuple[list[rules.Event], list[rules.EvalWarning]]:
     """The events and warnings ``profile`` gives over ``years`` with the live packs."""
     packs = [p for p, _ in schools.packs_for(session, profile)]
-    return evaluate_packs(packs, profile, years, memo)
+    return evaluate_packs(packs, profile, years, memo, pupils)
 
 
 def evaluate_packs(
@@ -74,12 +77,15 @@ def evaluate_packs(
     profile: rules.SchoolProfile,
     years: Iterable[int],
     memo: rules.Memo | None,
+    pupils: PupilInputs = NONE,
 ) -> tuple[list[rules.Event], list[rules.EvalWarning]]:
-    """The events and warnings ``packs`` give ``profile`` over ``years``."""
+    """The events and warnings ``packs`` give ``profile`` (and its roster) over ``years``."""
     events: list[rules.Event] = []
     warnings: list[rules.EvalWarning] = []
     for year in years:
-        evaluation = rules.evaluate_full(packs, profile, year, memo=memo)
+        evaluation = rules.evaluate_full(
+            packs, profile, year, memo=memo, roster=pupils.roster, placed=pupils.placed
+        )
         events.extend(evaluation.events)
         warnings.extend(evaluation.warnings)
     return events, warnings
@@ -91,10 +97,12 @@ def preview(
     profile: rules.SchoolProfile,
     today: dt.date,
     memo: rules.Memo | None,
+    box: SecretBox | None = None,
 ) -> tuple[Diff, list[rules.EvalWarning]]:
     """What saving ``profile`` for ``school`` would do to its calendar (nothing is written)."""
     years = window(today)
-    events, warnings = desired(session, profile, years, memo)
+    pupils = pupil_inputs(session, school.id, years, box)
+    events, warnings = desired(session, profile, years, memo, pupils)
     return plan(events, event_store.stored(session, school.id, years), today), warnings
 
 
@@ -150,6 +158,7 @@ def refresh_school(
     *,
     memo: rules.Memo | None = None,
     force: bool = False,
+    box: SecretBox | None = None,
 ) -> RefreshResult:
     """Bring one school's stored events and feeds up to date (the caller commits).
 
@@ -162,6 +171,7 @@ def refresh_school(
         now: the time stamped on changed events and feeds.
         memo: shared evaluation work (workers keep one for their lifetime).
         force: evaluate and render even if nothing seems to have changed.
+        box: the key set that opens the school's roster (else the process's own).
 
     Raises:
         SchoolGone: the school no longer exists.
@@ -186,7 +196,8 @@ def refresh_school(
             live, revisions = event_store.window(session, school.id, years)
             rendered = render_feeds(session, school, years, now, live, revisions)
         return RefreshResult(school.id, False, Diff(), tuple(rendered), ())
-    events, warnings = evaluate_packs([p for p, _ in packs], profile, years, memo)
+    pupils = pupil_inputs(session, school.id, years, box)
+    events, warnings = evaluate_packs([p for p, _ in packs], profile, years, memo, pupils)
     before = event_store.stored(session, school.id, years)
     diff = plan(events, before, today)
     fingerprints = {p.pack: fp for p, fp in packs}

@@ -70,7 +70,8 @@ def fingerprint(session: Session, school_id: str) -> str:
 
 def fingerprints(session: Session) -> dict[str, str]:
     """Every stored roster's fingerprint by school (one query, for the nightly staleness check)."""
-    return dict(session.execute(select(RosterRow.school_id, RosterRow.fingerprint)).tuples())
+    rows = session.execute(select(RosterRow.school_id, RosterRow.fingerprint))
+    return {school_id: digest for school_id, digest in rows}
 
 
 def size(session: Session, school_id: str) -> int:

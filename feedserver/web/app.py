@@ -63,6 +63,7 @@ def create_app(
     )
     from feedserver.web import api, api_access, api_la, feeds, pages  # noqa: F401 - their routes
     from feedserver.web import api_roster as _roster  # noqa: F401 - the EHCP roster
+    from feedserver.web import api_workload as _workload  # noqa: F401 - the SENCO workload
     from feedserver.web.apiroutes import bp as api_bp
 
     app.register_blueprint(feeds.bp)

@@ -28,6 +28,7 @@ def init_app(app: Flask, production: bool) -> None:
     from feedserver.web.pages import settings_views as _settings  # noqa: F401
     from feedserver.web.pages import subscribe_views as _subscribe  # noqa: F401
     from feedserver.web.pages import whats_new_views as _whats_new  # noqa: F401
+    from feedserver.web.pages import workload_views as _workload  # noqa: F401
     from feedserver.web.pages.blueprint import bp
 
     access.configure(app, production)

@@ -86,7 +86,9 @@ class Effect:
 def effect(db: Session, school: School, after: rules.SchoolProfile, today: dt.date) -> Effect:
     """What replacing the school's profile by ``after`` does to its current window."""
     before = schools.profile_of(school)
-    diff, warnings = refresh.preview(db, school, after, today, services().memo)
+    diff, warnings = refresh.preview(
+        db, school, after, today, services().memo, services().secretbox
+    )
     stored = [rules.EvalWarning.from_json(w) for w in school.warnings.get("items", [])]
     titles = {f"{p.pack}:{r.id}": r.title for p, _ in schools.packs_for(db, after) for r in p.rules}
     return Effect(
