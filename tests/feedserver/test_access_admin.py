@@ -497,12 +497,14 @@ def test_a_school_admin_never_sees_the_admins_pages(demo_server: Server, path: s
 def test_every_admin_page_shows_the_same_navigation(demo_server: Server):
     sign_in(demo_server, demo_server.admin_key)
     for path, current in (("/admin", "Schools"), ("/admin/people", "People"), ("/admin/keys", "API keys"),
-                          ("/admin/feeds", "Feed links"), ("/admin/audit", "Audit log")):  # fmt: skip
+                          ("/admin/feeds", "Feed links"), ("/admin/audit", "Audit log"),
+                          ("/admin/las", "Local authorities")):  # fmt: skip
         page = demo_server.client.get(path).text
         nav = page[page.index('<nav aria-label="Main">') : page.index("</nav>")]
         assert re.findall(r">([^<>]+)</a></li>", nav) == [
             "Schools",
             "People",
+            "Local authorities",
             "API keys",
             "Feed links",
             "Audit log",
