@@ -92,7 +92,9 @@ def readings(wording: Mapping[Reader, Wording], tail: str = "") -> tuple[Reading
     """The per-audience words of a rule or prep, in audience order."""
     by_name = {str(k): v for k, v in wording.items()}
     return tuple(
-        Reading(a, by_name[a.value].title, (by_name[a.value].description.strip() + tail).strip())
+        Reading(
+            a, by_name[a.value].title.strip(), (by_name[a.value].description.strip() + tail).strip()
+        )
         for a in AUDIENCE_ORDER
         if a.value in by_name
     )
