@@ -29,7 +29,7 @@ from rules.vocabulary import Kind, Status
 
 MEETING_LEAD = dt.timedelta(days=28)  # cop.ar.recommended_meeting_by
 WINDOW = dt.timedelta(weeks=8)  # how much earlier than that a meeting may be proposed
-LATE_WINDOW = dt.timedelta(weeks=6)  # an overdue review: as soon as possible
+LATE_WINDOW = dt.timedelta(days=20)  # an overdue review: in its first three weeks of term
 TRANSFER_LEAD = dt.timedelta(weeks=13)  # 4 weeks to decide + 8 to issue the plan, and a week
 
 AnchorKind = Literal["plan", "decision", "meeting"]

@@ -35,7 +35,7 @@ def roster_of_40() -> list[EhcpPupil]:
         plan = D(2023, 3, 1) + dt.timedelta(days=11 * i)
         meeting = D(2025, 9, 8) + dt.timedelta(days=9 * i)  # last reviews through 2025/26
         decision = meeting + dt.timedelta(days=20) if i % 3 else None  # a third assumed
-        under_5 = i in (0, 1)
+        under_5 = i in (14, 15)
         year_group = -1 if under_5 else 1 + i % 6
         transfer = "school" if i in (5, 11, 17) else None
         booked = D(2026, 11, 17) if i == 20 else (D(2027, 3, 2) if i == 30 else None)
@@ -200,7 +200,7 @@ def test_the_post16_transfer_deadline_is_before_31_march(packs, school):
 def test_interim_reviews_for_under_5s_only_where_the_school_turns_them_on(packs, school, result):
     """cop.ar.under5_interim: 'should consider', not a duty; so optional, statutory guidance."""
     interims = [e.body for e in result.events if e.body.rule == "ehcp-interim-review"]
-    assert interims and {b.pupil for b in interims} <= {"P-0001", "P-0002"}
+    assert interims and {b.pupil for b in interims} <= {"P-0015", "P-0016"}
     for body in interims:
         assert body.optional and body.basis == Basis.STATUTORY_GUIDANCE
         assert "not a duty" in body.description
