@@ -111,3 +111,19 @@ def test_the_page_shows_the_same_hours_as_the_api(server: Server):
     stale = server.client.post("/schools/demo-primary/workload/accept", data={
         "csrf_token": token, "ref": s["ref"], "year": s["year"], "to_date": s["to_date"]})  # fmt: skip
     assert stale.status_code == 409 and "no longer applies" in stale.get_data(as_text=True)
+
+
+def test_the_instance_admin_sees_no_pupil_on_the_coming_weeks_or_in_stored_events(server: Server):
+    key = school(server)
+    server.client.post("/api/schools/demo-primary/roster.csv", data=TEMPLATE,
+                       headers={**server.headers(key), "Content-Type": "text/csv"})  # fmt: skip
+    path = "/api/schools/demo-primary/events?audience=senco"
+    own = server.client.get(path, headers=server.headers(key)).get_data(as_text=True)
+    admin = server.client.get(path, headers=server.headers()).get_data(as_text=True)
+    assert "P-0412" in own and "P-04" not in admin and "P-06" not in admin
+    sign_in(server, server.admin_key)
+    page = server.client.get("/schools/demo-primary?weeks=26").get_data(as_text=True)
+    assert "P-04" not in page and "shown only to the school's own admins" in page
+    sign_in(server, key)
+    page = server.client.get("/schools/demo-primary?weeks=26").get_data(as_text=True)
+    assert "P-04" in page and "shown only to the school" not in page
