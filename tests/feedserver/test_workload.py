@@ -127,3 +127,23 @@ def test_the_instance_admin_sees_no_pupil_on_the_coming_weeks_or_in_stored_event
     sign_in(server, key)
     page = server.client.get("/schools/demo-primary?weeks=26").get_data(as_text=True)
     assert "P-04" in page and "shown only to the school" not in page
+
+
+def test_a_settings_check_names_pupils_only_for_the_schools_own_admins(server: Server):
+    from feedserver import catalog as cat
+
+    key = school(server)
+    server.client.post("/api/schools/demo-primary/roster.csv", data=TEMPLATE,
+                       headers={**server.headers(key), "Content-Type": "text/csv"})  # fmt: skip
+    packs = [p.pack for p in cat.builtin_packs() if p.pack != "england-statutory"]
+    pages = {}
+    for who in (server.admin_key, key):
+        sign_in(server, who)
+        token = csrf(server.client.get("/schools/demo-primary/settings").text)
+        answer = server.client.post("/schools/demo-primary/settings/packs",
+                                    data={"csrf_token": token, "pack_on": packs})  # fmt: skip
+        assert answer.status_code == 200
+        pages[who] = answer.get_data(as_text=True)
+    assert "P-0412" in pages[key]
+    assert "P-04" not in pages[server.admin_key]
+    assert "A pupil&#39;s EHCP review step" in pages[server.admin_key]
