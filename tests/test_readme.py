@@ -46,6 +46,14 @@ def test_readme_cli_examples_run(tmp_path):
 def test_readme_csv_template_is_the_one_the_api_serves():
     from feedserver.termcsv import TEMPLATE
 
-    [csv_block] = [body for lang, body in BLOCKS if lang == "csv"]
+    [csv_block] = [b for lang, b in BLOCKS if lang == "csv" and b.startswith("academic_year")]
     assert TEMPLATE.startswith(csv_block.strip().splitlines()[0])
     assert set(csv_block.strip().splitlines()) <= set(TEMPLATE.strip().splitlines())
+
+
+def test_readme_roster_template_is_the_one_the_api_serves_and_reads():
+    from rules.roster_csv import TEMPLATE, parse_csv
+
+    [csv_block] = [b for lang, b in BLOCKS if lang == "csv" and b.startswith("ref,")]
+    assert csv_block == TEMPLATE
+    assert len(parse_csv(csv_block)) == 4

@@ -348,6 +348,7 @@ def stored_events(session: Session, principal: Principal, school_id: str) -> Any
         "events": [
             {**e.to_json(), "sequence": revisions.sequence[e.uid]}
             for e in for_audience(events, audience)
+            if principal.role == "school" or not e.body.pupil_level  # pupils: the school's own
         ],
     }
 

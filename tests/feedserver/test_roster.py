@@ -179,3 +179,16 @@ def test_the_template_is_public_and_reads_back(server: Server):
     answer = server.client.get("/api/ehcp-roster-template.csv")
     assert answer.status_code == 200 and answer.mimetype == "text/csv"
     assert len(parse_csv(answer.data)) == 4
+
+
+def test_a_confirmation_form_that_was_tampered_with_changes_nothing(server: Server):
+    from tests.feedserver.test_pages import csrf, sign_in
+
+    key = roster_school(server)
+    sign_in(server, key)
+    token = csrf(server.client.get("/schools/demo-primary/roster").text)
+    answer = server.client.post("/schools/demo-primary/roster/import/confirm",
+                                data={"csrf_token": token, "sealed": "not-a-sealed-roster"})  # fmt: skip
+    assert answer.status_code == 400
+    pupils = server.client.get("/api/schools/demo-primary/roster", headers=server.headers(key))
+    assert len(pupils.json["pupils"]) == 4

@@ -111,3 +111,39 @@ def test_the_page_shows_the_same_hours_as_the_api(server: Server):
     stale = server.client.post("/schools/demo-primary/workload/accept", data={
         "csrf_token": token, "ref": s["ref"], "year": s["year"], "to_date": s["to_date"]})  # fmt: skip
     assert stale.status_code == 409 and "no longer applies" in stale.get_data(as_text=True)
+
+
+def test_the_instance_admin_sees_no_pupil_on_the_coming_weeks_or_in_stored_events(server: Server):
+    key = school(server)
+    server.client.post("/api/schools/demo-primary/roster.csv", data=TEMPLATE,
+                       headers={**server.headers(key), "Content-Type": "text/csv"})  # fmt: skip
+    path = "/api/schools/demo-primary/events?audience=senco"
+    own = server.client.get(path, headers=server.headers(key)).get_data(as_text=True)
+    admin = server.client.get(path, headers=server.headers()).get_data(as_text=True)
+    assert "P-0412" in own and "P-04" not in admin and "P-06" not in admin
+    sign_in(server, server.admin_key)
+    page = server.client.get("/schools/demo-primary?weeks=26").get_data(as_text=True)
+    assert "P-04" not in page and "shown only to the school's own admins" in page
+    sign_in(server, key)
+    page = server.client.get("/schools/demo-primary?weeks=26").get_data(as_text=True)
+    assert "P-04" in page and "shown only to the school" not in page
+
+
+def test_a_settings_check_names_pupils_only_for_the_schools_own_admins(server: Server):
+    from feedserver import catalog as cat
+
+    key = school(server)
+    server.client.post("/api/schools/demo-primary/roster.csv", data=TEMPLATE,
+                       headers={**server.headers(key), "Content-Type": "text/csv"})  # fmt: skip
+    packs = [p.pack for p in cat.builtin_packs() if p.pack != "england-statutory"]
+    pages = {}
+    for who in (server.admin_key, key):
+        sign_in(server, who)
+        token = csrf(server.client.get("/schools/demo-primary/settings").text)
+        answer = server.client.post("/schools/demo-primary/settings/packs",
+                                    data={"csrf_token": token, "pack_on": packs})  # fmt: skip
+        assert answer.status_code == 200
+        pages[who] = answer.get_data(as_text=True)
+    assert "P-0412" in pages[key]
+    assert "P-04" not in pages[server.admin_key]
+    assert "A pupil&#39;s EHCP review step" in pages[server.admin_key]

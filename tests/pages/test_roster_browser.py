@@ -58,3 +58,29 @@ def test_the_instance_admin_has_no_roster_link_and_cannot_open_it(page, live_ser
     assert page.get_by_role("link", name="EHCP roster").count() == 0
     answer = page.goto(live_server.url("/schools/demo-primary/roster"))
     assert answer is not None and answer.status == 403
+
+
+def test_an_import_that_would_remove_pupils_asks_first(
+    page, live_server, axe, shoot, tmp_path: Path
+):
+    sign_in_with_key(page, live_server, live_server.school_key("demo-primary"))
+    page.goto(live_server.url("/schools/demo-primary/roster"))
+    full = tmp_path / "full.csv"
+    full.write_text(TEMPLATE)
+    page.get_by_label("CSV file").set_input_files(str(full))
+    page.get_by_role("button", name="Import the roster").click()
+    fewer = tmp_path / "fewer.csv"
+    fewer.write_text("\n".join(line for line in TEMPLATE.splitlines() if "P-0419" not in line))
+    page.get_by_label("CSV file").set_input_files(str(fewer))
+    page.get_by_role("button", name="Import the roster").click()
+    page.get_by_role("heading", name="Check the roster import").wait_for()
+    assert page.locator("main li").all_inner_texts() == ["P-0419"]
+    axe(page)
+    shoot(page, "roster-import-check")
+    page.get_by_role("link", name="Keep the roster as it is").click()
+    assert page.locator("tbody tr").count() == 4
+    page.get_by_label("CSV file").set_input_files(str(fewer))
+    page.get_by_role("button", name="Import the roster").click()
+    page.get_by_role("button", name="Import and remove 1 pupil").click()
+    assert "3 pupils: 0 new, 1 no longer on the roster" in page.get_by_role("status").inner_text()
+    assert page.locator("tbody tr").count() == 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from feedserver.wording import time_to_allow as effort  # noqa: F401 - used by templates
 from rules.vocabulary import academic_year_label
@@ -72,3 +73,10 @@ def exact_hours(value: float) -> str:
 def allowance(value: float) -> str:
     """A weekly time allocation as set: ``15 hours``, ``7.5 hours``."""
     return f"{value:g} hour{'' if value == 1 else 's'}"
+
+
+def title_for(event: Any, viewer: Any) -> str:
+    """An entry's title for this viewer: one naming a pupil only for the school's own admins."""
+    if event.body.pupil_level and getattr(viewer, "role", None) != "school":
+        return "A pupil's EHCP review step"
+    return str(event.body.title)

@@ -7,6 +7,7 @@ queued; the page never evaluates anything.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
@@ -16,11 +17,13 @@ from feedserver.pipeline import jobs
 from feedserver.pipeline.dispatch import enqueue
 from feedserver.storage import roster as roster_store
 from feedserver.storage.models import School
+from feedserver.storage.secretbox import SecretUnreadable
 from feedserver.web.context import services
 from feedserver.web.pages import access
 from feedserver.web.pages.blueprint import bp
 from rules.errors import PackError, PackRejected
-from rules.roster_csv import FILENAME, parse_csv
+from rules.roster import Roster
+from rules.roster_csv import FILENAME, parse_csv, parse_records, to_record
 
 YEAR_WORDS = {-2: "Two-year-olds", -1: "Nursery", 0: "Reception"}
 TRANSFER_WORDS = {"school": "To the next school phase", "post16": "Into post-16"}
@@ -69,13 +72,47 @@ def roster_import(db: Session, viewer: access.Viewer, school: School) -> Any:
         problems = [{"line": p.line, "field": p.field or "", "message": p.message}
                     for p in rejected.problems]  # fmt: skip
         return _page(db, school, problems, viewer=viewer, done={}), 422
+    return _replace_or_check(db, viewer, school, found)
+
+
+def _replace_or_check(
+    db: Session,
+    viewer: access.Viewer,
+    school: School,
+    found: Roster,
+    agreed: frozenset[str] = frozenset(),
+) -> Any:
+    """Replace the roster, unless pupils would leave whom the person has not agreed to remove."""
     svc = services()
+    current = roster_store.read(db, svc.secretbox, school.id)
+    leaving = sorted({p.ref for p in current} - {p.ref for p in found})
+    if leaving and frozenset(leaving) != agreed:
+        kept = {"school": school.id, "leaving": leaving, "pupils": [to_record(p) for p in found]}
+        sealed = svc.secretbox.seal(json.dumps(kept))  # encrypted: the page holds no clear roster
+        return render_template("roster_import_check.html", viewer=viewer, school=school,
+                               leaving=leaving, pupils=len(found),
+                               sealed=sealed.decode("ascii"))  # fmt: skip
     change = roster_store.replace(db, svc.secretbox, school.id, found, viewer.actor,
                                   svc.clock.now())  # fmt: skip
     if change.changed:
         enqueue(jobs.evaluate_school, school.id, reason="roster")
     return redirect(url_for("pages.roster_page", school_id=school.id, pupils=len(found),
                             added=change.added, removed=change.removed))  # fmt: skip
+
+
+@bp.post("/schools/<school_id>/roster/import/confirm")
+@access.required()
+def roster_import_confirm(db: Session, viewer: access.Viewer, school: School) -> Any:
+    """Replace the roster with the file checked a moment ago, its leavers agreed to."""
+    _own(viewer)
+    try:
+        data = json.loads(services().secretbox.open(request.form.get("sealed", "").encode()))
+    except (SecretUnreadable, ValueError):
+        abort(400, "This form has expired or did not come from sencocal. Import the file again.")
+    if not isinstance(data, dict) or data.get("school") != school.id:
+        abort(400, "This form is for another school's roster. Import the file again.")
+    found = parse_records(data["pupils"])
+    return _replace_or_check(db, viewer, school, found, frozenset(data["leaving"]))
 
 
 @bp.post("/schools/<school_id>/roster/remove-check")

@@ -83,7 +83,12 @@ def school_home(db: Session, viewer: access.Viewer, school: School) -> Any:
         count = 6
     day = today(services().clock)
     events, _ = event_store.window(db, school_id, refresh.window(day))
-    weeks = weeks_ahead(for_audience(events, audience), day, count)
+    shown = for_audience(events, audience)
+    hidden = 0
+    if viewer.role != "school":  # entries naming pupils are for the school's own admins only
+        hidden = sum(e.body.pupil_level for e in shown)
+        shown = [e for e in shown if not e.body.pupil_level]
+    weeks = weeks_ahead(shown, day, count)
     warnings = [
         wording.warning_for_school(w)
         for w in map(rules.EvalWarning.from_json, school.warnings.get("items", []))
@@ -94,7 +99,8 @@ def school_home(db: Session, viewer: access.Viewer, school: School) -> Any:
     return render_template(
         "school.html", viewer=viewer, school=school, weeks=weeks, audience=audience, count=count,
         audiences=AUDIENCE_WORDS, warnings=sorted(set(warnings)), problems=problems,
-        updating=updating, today=day, cap=schools.profile_of(school).senco_hours_per_week,
+        updating=updating, today=day, hidden_pupil_entries=hidden,
+        cap=schools.profile_of(school).senco_hours_per_week,
     )  # fmt: skip
 
 

@@ -9,7 +9,7 @@ from flask import abort, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 
 import rules
-from feedserver import catalog, termcsv
+from feedserver import catalog, termcsv, wording
 from feedserver.clock import today
 from feedserver.pipeline import jobs, refresh
 from feedserver.pipeline.dispatch import enqueue
@@ -249,6 +249,7 @@ def _check(
         effect=effect,
         token=token,
         summary=summary,
+        words=wording,  # the template words the warnings a change causes or clears
     )
 
 
