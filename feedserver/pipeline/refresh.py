@@ -224,7 +224,7 @@ def refresh_school(
         school.events_changed_at = now
     live = diff.result(events)
     revisions = event_store.revisions_after(before, diff, live, now)
-    unchanged = untouched_audiences(diff) if only_packs else frozenset()
+    unchanged = untouched_audiences(diff, live) if only_packs else frozenset()
     rendered = render_feeds(session, school, years, now, live, revisions, unchanged)
     return RefreshResult(school.id, True, diff, tuple(rendered), tuple(warnings))
 

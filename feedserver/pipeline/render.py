@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 import rules
 from feedserver.ics import FeedMeta, Revisions, render
 from feedserver.storage.models import School
-from rules.audiences import for_audience
+from rules.audiences import COUNTED, for_audience
 from rules.diff import Diff
 from rules.vocabulary import Audience, academic_year_label
 
@@ -91,12 +91,14 @@ def render_feeds(
     return rendered
 
 
-def untouched_audiences(diff: Diff) -> frozenset[str]:
+def untouched_audiences(diff: Diff, live: list[rules.Event]) -> frozenset[str]:
     """The audiences whose feeds hold none of the entries ``diff`` adds, changes or removes.
 
     An entry reaches the SENCO's feed always, and another audience's when that audience is among
     its readers and it is not pupil-level (``rules.audiences.for_audience``); an update counts
-    for the readers of its old version and of its new one.
+    for the readers of its old version and of its new one. The weekly counts senior leaders and
+    governors see of pupil-level meetings are stamped with the school's last change, so a feed
+    that may hold counts is rendered again whenever anything changed.
     """
     touched = [c.event for c in diff.creates]
     touched += [u.event for u in diff.updates] + [u.before.event for u in diff.updates]
@@ -107,4 +109,7 @@ def untouched_audiences(diff: Diff) -> frozenset[str]:
     for event in touched:
         if not event.body.pupil_level:
             reached.update(event.body.audience)
+    for event in live:
+        if event.body.pupil_level:
+            reached.update(COUNTED.intersection(event.body.audience))
     return frozenset(a for a in FEED_NAMES if Audience(a) not in reached)

@@ -63,3 +63,20 @@ def test_a_change_of_the_schools_own_profile_still_renders_every_feed(demo_serve
     assert answer.status_code == 200
     after = feeds(demo_server)
     assert {a for a in after if after[a][0] != before[a][0]} == set(before)  # the name is in each
+
+
+def test_with_a_roster_the_weekly_counts_feeds_still_match_a_full_render(demo_server: Server):
+    from tests.feedserver.test_roster_refresh import import_roster, roster_csv
+
+    with_every_feed(demo_server)
+    import_roster(demo_server, demo_server.school_key("demo-primary"), roster_csv(12))
+    demo_server.clock.advance(hours=1)
+    assert demo_server.publish(MOVED, "la-example.yaml").status_code == 201
+    kept = feeds(demo_server)
+    svc = demo_server.services
+    with runtime.using(svc), svc.db.session() as s:
+        result = refresh.refresh_school(
+            s, "demo-primary", today(svc.clock), svc.clock.now(), memo=svc.memo, force=True
+        )
+    assert result.feeds_rendered == ()
+    assert feeds(demo_server) == kept
