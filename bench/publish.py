@@ -375,7 +375,9 @@ def measure_all(bench: Bench) -> str:
     """Setup and the two runs; prints the figures and returns the summary line."""
     n = bench.args.schools
     setup(bench)
-    bench.gunicorn = bench.procs.start("gunicorn", gunicorn_argv("feedserver.wsgi:app"), bench.env())
+    bench.gunicorn = bench.procs.start(
+        "gunicorn", gunicorn_argv("feedserver.wsgi:app"), bench.env()
+    )
     wait_ready(bench.port, bench.gunicorn, bench.procs, "gunicorn")
     sample = fetch(bench.port, bench.paths[bench.ids[0]], {"Accept-Encoding": "gzip"})
     if sample.status != 200:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 import rules
 from feedserver.pipeline.pupils import NONE, PupilInputs, pupil_inputs
-from feedserver.pipeline.render import render_feeds
+from feedserver.pipeline.render import render_feeds, untouched_audiences
 from feedserver.storage import changes, packstore, schools
 from feedserver.storage import events as event_store
 from feedserver.storage import roster as roster_store
@@ -183,12 +183,8 @@ def refresh_school(
     profile = schools.profile_of(school)
     years = window(today)
     packs = schools.packs_for(session, profile)
-    digest = _fingerprint(
-        school.profile_hash,
-        years,
-        [fp for _, fp in packs],
-        roster_store.fingerprint(session, school.id),
-    )
+    roster = roster_store.fingerprint(session, school.id)
+    digest = _fingerprint(school.profile_hash, years, [fp for _, fp in packs], roster)
     feeds_stale = any(f.ics_gzip is None or f.window_start != years[0] for f in school.feeds)
     if digest == school.evaluated_fingerprint and not force:
         rendered: list[str] = []
@@ -200,6 +196,18 @@ def refresh_school(
     events, warnings = evaluate_packs([p for p, _ in packs], profile, years, memo, pupils)
     before = event_store.stored(session, school.id, years)
     diff = plan(events, before, today)
+    # Only packs changed (same profile, so the same school name; same roster and window) when the
+    # last evaluation's fingerprint is the old packs' with today's profile and years: the feeds
+    # none of the changed entries reaches come out as stored, so they are not rendered again.
+    only_packs = (
+        bool(school.evaluated_packs)
+        and not force
+        and not feeds_stale
+        and (
+            _fingerprint(school.profile_hash, years, school.evaluated_packs.values(), roster)
+            == school.evaluated_fingerprint
+        )
+    )
     fingerprints = {p.pack: fp for p, fp in packs}
     if school.evaluated_packs:  # a first evaluation is not news: everything is new
         changed = {s for s, fp in fingerprints.items() if school.evaluated_packs.get(s) != fp}
@@ -216,7 +224,8 @@ def refresh_school(
         school.events_changed_at = now
     live = diff.result(events)
     revisions = event_store.revisions_after(before, diff, live, now)
-    rendered = render_feeds(session, school, years, now, live, revisions)
+    unchanged = untouched_audiences(diff, live) if only_packs else frozenset()
+    rendered = render_feeds(session, school, years, now, live, revisions, unchanged)
     return RefreshResult(school.id, True, diff, tuple(rendered), tuple(warnings))
 
 
