@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
+from feedserver.config_microsoft import MicrosoftSettings, SettingProblem
 from rules.errors import SencocalInputError
 
 
@@ -102,6 +103,7 @@ class Config:
             client's address, which rate limits count by; 0 trusts none.
         production: refuse development shortcuts (plain http, generated keys).
         google: how to reach Google Calendar for the push sync.
+        microsoft: how to reach Microsoft 365 for the push sync.
     """
 
     database_url: str
@@ -115,6 +117,7 @@ class Config:
     trusted_proxies: int = 0
     production: bool = False
     google: GoogleSettings = GoogleSettings()
+    microsoft: MicrosoftSettings = MicrosoftSettings()
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str], instance_path: Path | str = "instance") -> Config:
@@ -167,6 +170,10 @@ class Config:
         proxies = _number(env, "SENCOCAL_TRUSTED_PROXIES", 0, low=0, high=5)
         if proxies != int(proxies):
             raise ConfigError("SENCOCAL_TRUSTED_PROXIES", f"{proxies:g} is not a whole number.")
+        try:
+            microsoft = MicrosoftSettings.from_mapping(env)
+        except SettingProblem as problem:
+            raise ConfigError(problem.variable, problem.message) from None
         return cls(
             database_url=database_url,
             public_base_url=public_base_url,
@@ -179,6 +186,7 @@ class Config:
             trusted_proxies=int(proxies),
             production=production,
             google=GoogleSettings.from_mapping(env),
+            microsoft=microsoft,
         )
 
     def with_changes(self, **changes: object) -> Config:

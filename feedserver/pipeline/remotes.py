@@ -33,6 +33,11 @@ def remote_for(
     """
     if connection.provider == "google":
         return _google(config, connection, on_calendar_created)
+    if connection.provider == "microsoft":
+        from feedserver.pipeline.remotes_microsoft import microsoft_remote
+
+        name = connection.calendar_name or DEDICATED_NAMES.get(connection.audience, "SEND calendar")
+        return microsoft_remote(config, connection, name, on_calendar_created)
     raise PermanentRemoteError(
         StopReason.NOT_CONFIGURED, f"no connector for {connection.provider!r}"
     )

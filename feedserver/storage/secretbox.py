@@ -41,6 +41,17 @@ class SecretBox:
                 "removed from SENCOCAL_ENCRYPTION_KEYS before re-encrypting?"
             ) from None
 
+    def open_fresh(self, sealed: bytes, max_age: int) -> str:
+        """Decrypt a secret sealed at most ``max_age`` seconds ago (a consent flow's state).
+
+        Raises:
+            SecretUnreadable: too old, altered, or sealed with a key we do not have.
+        """
+        try:
+            return self._fernet.decrypt(sealed, ttl=max_age).decode("utf-8")
+        except InvalidToken:
+            raise SecretUnreadable("expired or altered") from None
+
     def rotate(self, sealed: bytes) -> bytes:
         """Re-encrypt ``sealed`` with the newest key."""
         try:

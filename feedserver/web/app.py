@@ -75,7 +75,7 @@ def create_app(
     app.add_url_rule("/healthz", "healthz", _healthz)
     app.before_request(_refuse_control_characters)
     limits.init_app(app, config.redis_url, config.trusted_proxies)
-    headers.install(app, form_targets=[config.google.auth_uri])
+    headers.install(app, form_targets=[config.google.auth_uri, config.microsoft.authority_url])
     app.wsgi_app = _WithServices(app.wsgi_app, services)  # type: ignore[method-assign]
     logs.install()
     return app

@@ -132,11 +132,12 @@ class GraphKit:
     client_id = "sencocal-app"
     secret = "app-secret"
 
-    def __init__(self, emulator: Any) -> None:
+    def __init__(self, emulator: Any, redirect_uris: tuple[str, ...] = ()) -> None:
         self.emulator = emulator
         self.mailbox = "senco@school.example"
         emulator.add_tenant(self.tenant)
-        emulator.add_app(self.tenant, self.client_id, self.secret, roles=["Calendars.ReadWrite"])
+        emulator.add_app(self.tenant, self.client_id, self.secret, roles=["Calendars.ReadWrite"],
+                         redirect_uris=list(redirect_uris))  # fmt: skip
         emulator.add_user(self.tenant, self.mailbox)
         self.calendar_id: str | None = None
         self.reset()

@@ -150,7 +150,8 @@ def test_a_change_to_the_school_reaches_its_calendar_and_only_the_changed_events
     assert google.stats.writes - writes == 1  # one event added, nothing else touched
 
 
-def test_pupil_level_entries_never_reach_a_pushed_calendar(app, google):
+@pytest.mark.parametrize("audience", ["senco", "slt"])  # slt: the shared secondary calendar
+def test_pupil_level_entries_never_reach_a_pushed_calendar(app, google, audience):
     pack = (
         'pack: la-pupil\ntitle: Pupil test\npublisher: {kind: la, code: "999", name: Example Borough Council}\n'
         'version: "1"\nrules:\n'
@@ -161,7 +162,7 @@ def test_pupil_level_entries_never_reach_a_pushed_calendar(app, google):
     answer = app.publish(pack, "la-pupil.yaml")
     if answer.status_code != 201:
         pytest.fail(f"the test pack was refused: {answer.json}")
-    connect(app, delegated_key(google), audience="senco")
+    connect(app, delegated_key(google), audience=audience)
     row = only_connection(app)
     assert ours(google, row), "the calendar was filled"
     assert "Review for one pupil" not in {e["summary"] for e in ours(google, row)}

@@ -274,3 +274,37 @@ def test_the_calendars_page_names_a_problem_and_shows_each_connections_state_in_
     axe(page)
     reflow(page)
     shoot(page, "calendars-problem")
+
+
+def test_the_microsoft_365_forms_name_a_problem_and_pass_axe(page, live_server, axe, reflow, shoot):
+    import dataclasses
+
+    from feedserver.config_microsoft import MicrosoftSettings
+
+    svc = live_server.services
+    svc.config = dataclasses.replace(
+        svc.config,
+        microsoft=MicrosoftSettings(
+            client_id="sencocal-app", client_secret="s", tenant="demo-primary.example"
+        ),  # fmt: skip
+    )
+    sign_in_with_key(page, live_server, live_server.school_key("demo-primary"))
+    page.wait_for_url("**/schools/demo-primary")
+    page.get_by_role("link", name="Calendars").click()
+    app_only = section(page, "Connect Microsoft 365 with the school's app permission")
+    assert app_only.get_by_label(
+        "Your school's Microsoft 365 domain or tenant ID"
+    ).input_value() == ("demo-primary.example")
+    app_only.get_by_role("button", name="Connect Microsoft 365").click()
+    alert = page.get_by_role("alert")
+    assert "Enter the mailbox's address" in alert.inner_text()
+    alert.get_by_role("link").click()
+    assert page.evaluate("document.activeElement.id") == "ms-mailbox"
+    assert (
+        section(page, "Connect by signing in with Microsoft")
+        .get_by_label("A Microsoft 365 group's calendar (for example the senior leadership team's)")
+        .is_visible()
+    )
+    axe(page)
+    reflow(page)
+    shoot(page, "calendars-microsoft")

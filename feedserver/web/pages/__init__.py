@@ -23,6 +23,7 @@ def init_app(app: Flask, production: bool) -> None:
     from feedserver.web.pages import calendar_views as _calendars  # noqa: F401
     from feedserver.web.pages import la_people as _la_people  # noqa: F401
     from feedserver.web.pages import la_views as _la  # noqa: F401
+    from feedserver.web.pages import microsoft_views as _microsoft  # noqa: F401
     from feedserver.web.pages import roster_views as _roster  # noqa: F401
     from feedserver.web.pages import school_views as _school  # noqa: F401
     from feedserver.web.pages import settings_views as _settings  # noqa: F401

@@ -1,10 +1,11 @@
-"""The calendars page: push an audience's calendar into Google Calendar (Microsoft 365 next).
+"""The calendars page: push an audience's calendar into Google Calendar or Microsoft 365.
 
 A school connects a calendar either with a Google Workspace service account (its IT admin
 uploads the key and names the account to act as) or, where this server has an OAuth client, by
 signing in with Google. Either way the credentials are sealed at once and the first sync is
 queued; the page then shows each connection's state in words, with "update now" and
-"disconnect" (optionally removing every event sencocal put there).
+"disconnect" (optionally removing every event sencocal put there). Microsoft 365's forms and
+sign-in are in ``microsoft_views.py``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from feedserver import wording
 from feedserver.pipeline import push
 from feedserver.pipeline.dispatch import enqueue
 from feedserver.pipeline.remotes import DEDICATED_NAMES
+from feedserver.pipeline.remotes_microsoft import DEFAULT_CALENDAR
 from feedserver.pipeline.render import FEED_NAMES
 from feedserver.storage import audit, connections
 from feedserver.storage.models import Connection, School
@@ -30,6 +32,7 @@ from feedserver.web.context import services
 from feedserver.web.pages import access
 from feedserver.web.pages.blueprint import bp
 
+GROUP_ID = re.compile(r"^[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$")
 CONSENT_SECONDS = 600
 MAX_KEY_BYTES = 20_000
@@ -52,6 +55,8 @@ def _page(db: Session, school: School, viewer: access.Viewer, **extra: Any) -> A
             "audience": FEED_NAMES.get(row.audience, row.audience),
             "calendar": row.calendar_name or DEDICATED_NAMES.get(row.audience, "")
             if row.dedicated
+            else _microsoft_calendar(row)
+            if row.provider == "microsoft"
             else row.calendar_id,
             "status": wording.connection_status(
                 row.provider,
@@ -71,9 +76,20 @@ def _page(db: Session, school: School, viewer: access.Viewer, **extra: Any) -> A
         connections=shown,
         audiences=FEED_NAMES,
         consent=services().config.google.consent_enabled,
+        microsoft=services().config.microsoft.enabled,
+        microsoft_tenant=services().config.microsoft.tenant or "",
         form=extra.pop("form", {}),
         **extra,
     )
+
+
+def _microsoft_calendar(row: Connection) -> str:
+    """Which calendar a Microsoft connection writes, in words."""
+    if row.calendar_id == DEFAULT_CALENDAR:
+        if row.account and GROUP_ID.match(row.account):
+            return "The group's calendar"
+        return f"The main calendar of {row.account}"
+    return row.calendar_name or row.calendar_id or ""
 
 
 @bp.get("/schools/<school_id>/calendars")
