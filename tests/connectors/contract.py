@@ -211,7 +211,7 @@ class ContractTests:
     def test_an_interruption_at_a_batch_boundary_converges_when_run_again(self, kit, ledger, batch):
         desired = desired_events()
         # the next batch stalls unanswered: the client's timeout ends the sync with an error
-        kit.emulator.faults.on_write(batch * kit.batch_size + 1, Fault("timeout", delay=0.8))
+        kit.emulator.faults.on_write(batch * kit.batch_size + 1, Fault("timeout", delay=2.0))
         with pytest.raises(TransientRemoteError):
             self.run(kit, desired, ledger, max_rounds=1)
         assert len(kit.held()) == batch * kit.batch_size  # exactly the batches before it
@@ -379,7 +379,7 @@ FAULTS = [
     Fault("status", status=429, retry_after=0),
     Fault("drop_after_commit"),
     Fault("drop_before_commit"),
-    Fault("timeout", delay=0.8),
+    Fault("timeout", delay=2.0),
 ]
 
 

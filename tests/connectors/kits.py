@@ -19,7 +19,8 @@ from connectors.microsoft import (
 from connectors.microsoft import wire as graph_wire
 from tests.connectors.contract import Held
 
-CLIENT_TIMEOUT = 0.5  # seconds: the emulator's "timeout" faults stall for longer
+CLIENT_TIMEOUT = 1.0  # seconds: the emulator's "timeout" faults stall for longer (2 s); a
+# shorter wait made an ordinary answer on a loaded 2-core machine look like a lost one
 
 
 class GoogleKit:

@@ -231,7 +231,7 @@ def _artifact_name(request: pytest.FixtureRequest) -> str:
 def _screenshot(page: Page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=True, timeout=30_000)  # long pages, busy machine
     return path
 
 
