@@ -29,6 +29,7 @@ from feedserver.storage import packstore, schools
 from feedserver.storage.models import DryRun, School
 from rules.diff import plan
 
+PUPIL = "/pupil:"  # the identity part that marks a per-pupil entry
 EXAMPLES = 3  # examples of each kind of change, per school
 IN_REQUEST = 40  # an LA with more schools than this is checked by a job
 
@@ -83,11 +84,12 @@ def school_effect(
     years = refresh.window(today)
     events, warnings = refresh.evaluate_packs([*packs, pack], profile, years, memo)
     stored = event_store.stored(session, school.id, years)
-    ours = [e for e in events if e.body.pack == pack.pack]
+    # Per-pupil entries are the school's alone: an LA never sees them, even as counts here.
+    ours = [e for e in events if e.body.pack == pack.pack and not e.body.pupil_level]
     others = {e.uid for e in events if e.body.pack != pack.pack}
-    diff = plan(
-        ours, {uid: s for uid, s in stored.items() if uid not in others and _of(uid, pack)}, today
-    )
+    kept = {uid: s for uid, s in stored.items()
+            if uid not in others and _of(uid, pack) and PUPIL not in uid}  # fmt: skip
+    diff = plan(ours, kept, today)
     effect = SchoolEffect(school.id, school.name, profile.urn)
     seen: dict[str, int] = {}
 

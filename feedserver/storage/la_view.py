@@ -2,7 +2,8 @@
 
 Exactly: each school's name and URN; how many of its feed links work and how many calendars it
 has connected (counts, never addresses or tokens); and the dates of the entries the LA's own
-packs produce there. Never a school's other entries, settings, roster or feed links.
+packs produce there, except per-pupil ones. Never a school's other entries, settings, roster or
+feed links.
 """
 
 from __future__ import annotations
@@ -91,5 +92,7 @@ def entries(session: Session, la_code: str, school_id: str) -> list[LaEntry] | N
             or_(*(EventRow.uid.startswith(f"{school_id}/{slug}/") for slug in slugs)),
         )
     )
-    found = [LaEntry(b["title"], str(b["start"]), str(b["end"]), bool(b["all_day"])) for b in rows]
+    # A pupil's entries are the school's alone, even when the LA's pack made them.
+    found = [LaEntry(b["title"], str(b["start"]), str(b["end"]), bool(b["all_day"]))
+             for b in rows if not b.get("pupil_level")]  # fmt: skip
     return sorted(found, key=lambda e: (e.start, e.title))
