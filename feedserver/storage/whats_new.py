@@ -118,6 +118,8 @@ def for_reader(session: Session, school_id: str, reader: Principal) -> WhatChang
     rows = changes.recent(session, school_id, limit=SHOWN + 1)
     more = len(rows) > SHOWN
     rows = rows[:SHOWN]
+    if reader.school_id != school_id:  # a pupil's entries are named only to the school's own admins
+        rows = [r for r in rows if "/pupil:" not in r.uid]
     is_tracked = tracked(reader)
     since = seen_at(session, reader)
     sources = _sources(session, rows)
