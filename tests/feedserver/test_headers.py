@@ -96,4 +96,7 @@ def test_forms_may_lead_only_here_and_to_the_consent_pages_of_the_calendar_servi
     demo_server: Server,
 ):
     policy = demo_server.client.get("/sign-in").headers["Content-Security-Policy"]
-    assert "form-action 'self' https://accounts.google.com;" in policy
+    assert (
+        "form-action 'self' https://accounts.google.com https://login.microsoftonline.com;"
+        in policy
+    )

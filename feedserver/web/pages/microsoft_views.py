@@ -125,7 +125,8 @@ def _redirect_uri() -> str:
 def microsoft_consent(db: Session, viewer: access.Viewer, school: School) -> Any:
     """Send the person to Microsoft to sign in and consent (the flow travels sealed)."""
     app = app_of(services().config) if _settings() else None
-    assert app is not None
+    if app is None:  # Microsoft 365 is not set up on this server: there is no such page
+        abort(404)
     try:
         choices = _choices(request.form, "mso", SIGN_IN_WHERE)
     except FormProblem as problem:
@@ -158,7 +159,8 @@ def microsoft_consent_done() -> Any:
     proof that a signed-in admin of that school started it, and the code can be used once.
     """
     app = app_of(services().config) if _settings() else None
-    assert app is not None
+    if app is None:  # Microsoft 365 is not set up on this server: there is no such page
+        abort(404)
     try:
         state = json.loads(
             services().secretbox.open_fresh(request.form.get("state", "").encode(), CONSENT_SECONDS)
