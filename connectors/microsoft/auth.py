@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -209,6 +210,7 @@ class Delegated:
     tenant: str
     refresh_token: str = field(repr=False)
     scopes: list[str] = field(default_factory=lambda: list(SCOPES_OWN))
+    on_new_refresh_token: Callable[[str], None] | None = None  # keep a rotated one
     _access: str = field(default="", repr=False)
     _expires: float = 0.0
 
@@ -224,6 +226,9 @@ class Delegated:
         _check(result, "sign-in")
         self._access = str(result["access_token"])
         self._expires = time.monotonic() + max(0, int(result.get("expires_in", 3600)) - 300)
-        if result.get("refresh_token"):
-            self.refresh_token = str(result["refresh_token"])
+        rotated = result.get("refresh_token")
+        if rotated and rotated != self.refresh_token:
+            self.refresh_token = str(rotated)
+            if self.on_new_refresh_token is not None:
+                self.on_new_refresh_token(self.refresh_token)
         return self._access

@@ -65,6 +65,9 @@ def sync_connection(connection_id: int, *, reason: str) -> dict[str, Any]:
                 svc.config,
                 snapshot,
                 lambda calendar_id: connections.set_calendar(svc.db, connection_id, calendar_id),
+                lambda secret: connections.reseal_secret(
+                    svc.db, svc.secretbox, connection_id, secret
+                ),
             )
             report = engine.sync(
                 remote, desired, ledger, today(svc.clock), max_wait=MAX_INLINE_WAIT

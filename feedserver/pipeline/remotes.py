@@ -8,6 +8,7 @@ provider's endpoints are.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from connectors.errors import PermanentRemoteError, StopReason
 from connectors.remote import Remote
@@ -24,9 +25,12 @@ DEDICATED_NAMES = {
 
 
 def remote_for(
-    config: Config, connection: Snapshot, on_calendar_created: Callable[[str], None]
+    config: Config,
+    connection: Snapshot,
+    on_calendar_created: Callable[[str], None],
+    on_secret_changed: Callable[[dict[str, Any]], None] | None = None,
 ) -> Remote:
-    """The remote for ``connection``.
+    """The remote for ``connection`` (``on_secret_changed``: keep rotated credentials).
 
     Raises:
         PermanentRemoteError: the connection's provider or credentials cannot be used here.
@@ -37,7 +41,7 @@ def remote_for(
         from feedserver.pipeline.remotes_microsoft import microsoft_remote
 
         name = connection.calendar_name or DEDICATED_NAMES.get(connection.audience, "SEND calendar")
-        return microsoft_remote(config, connection, name, on_calendar_created)
+        return microsoft_remote(config, connection, name, on_calendar_created, on_secret_changed)
     raise PermanentRemoteError(
         StopReason.NOT_CONFIGURED, f"no connector for {connection.provider!r}"
     )

@@ -14,6 +14,7 @@ What a Microsoft connection keeps (made by ``web/pages/microsoft_views.py``):
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from connectors.errors import PermanentRemoteError, StopReason
 from connectors.microsoft import (
@@ -53,9 +54,16 @@ def delegated_scopes(target: str, own: bool) -> list[str]:
 
 
 def microsoft_remote(
-    config: Config, connection: Snapshot, name: str, on_calendar_created: Callable[[str], None]
+    config: Config,
+    connection: Snapshot,
+    name: str,
+    on_calendar_created: Callable[[str], None],
+    on_secret_changed: Callable[[dict[str, Any]], None] | None = None,
 ) -> MicrosoftRemote:
     """The remote for a Microsoft 365 connection (``name``: a dedicated calendar's).
+
+    ``on_secret_changed`` gets the connection's credentials again when Microsoft rotates the
+    refresh token, to be sealed and kept.
 
     Raises:
         PermanentRemoteError: no app configured, or credentials this server cannot use.
@@ -76,7 +84,14 @@ def microsoft_remote(
         tokens = AppOnly(app, tenant)
     elif connection.auth_kind == "delegated":
         own = bool(secret.get("own", True))
-        tokens = Delegated(app, tenant, str(secret["refresh_token"]), delegated_scopes(target, own))
+
+        def keep(token: str) -> None:
+            if on_secret_changed is not None:
+                on_secret_changed({**secret, "refresh_token": token})
+
+        tokens = Delegated(
+            app, tenant, str(secret["refresh_token"]), delegated_scopes(target, own), keep
+        )
     else:
         raise PermanentRemoteError(
             StopReason.NOT_CONFIGURED, f"unknown Microsoft sign-in {connection.auth_kind!r}"

@@ -144,6 +144,16 @@ def set_calendar(db: Database, connection_id: int, calendar_id: str) -> None:
             row.calendar_id = calendar_id
 
 
+def reseal_secret(
+    db: Database, box: SecretBox, connection_id: int, secret: Mapping[str, Any]
+) -> None:
+    """Replace a connection's credentials (a refresh token the provider rotated), sealed."""
+    with db.session() as session:
+        row = session.get(Connection, connection_id)
+        if row is not None and row.secret is not None:
+            row.secret = box.seal(json.dumps(dict(secret)))
+
+
 def record_sync(
     db: Database, connection_id: int, now: dt.datetime, result: Mapping[str, Any]
 ) -> None:

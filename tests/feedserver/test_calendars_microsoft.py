@@ -8,6 +8,7 @@ jobs do the rest.
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -190,6 +191,18 @@ def test_signing_in_with_microsoft_connects_a_group_calendar_delegated(app, grap
     pushed = ours(graph, GROUP, row)
     assert {e["subject"] for e in pushed} == expected(app, "slt")
     assert row.secret is not None and b"refresh" not in row.secret  # sealed
+
+
+def test_a_refresh_token_microsoft_rotates_is_kept_sealed(app, graph):
+    sign_in_with_microsoft(app, graph, where="own-main")
+    before = only_connection(app)
+    with push.runtime.using(app.services):
+        push.sync_connection(before.id, reason="now")
+    after = only_connection(app)
+    assert after.state == "active" and after.account == SENCO
+    assert after.secret != before.secret  # the new refresh token replaced the old, sealed
+    opened = json.loads(app.services.secretbox.open(after.secret))
+    assert opened["refresh_token"] and opened["target"] == "user"
 
 
 def test_a_group_calendar_cannot_be_connected_app_only(app):
