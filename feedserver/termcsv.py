@@ -12,11 +12,12 @@ import datetime as dt
 import io
 import re
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import rules
+from rules.csvlines import parse_date
+from rules.csvlines import rows as csv_rows
 from rules.errors import PackError, PackRejected
 from rules.profile import (
     FIRST_YEAR,
@@ -79,7 +80,7 @@ def parse(data: bytes | str) -> TermDates:
                 )
             ]
         )
-    rows = _rows(reader)
+    rows = csv_rows(reader, MAX_CELL)
     counted: dict[tuple[int, str], int] = {}
     for number, row in rows:
         if isinstance(row, str):  # the csv module refused the line
@@ -116,7 +117,7 @@ def parse(data: bytes | str) -> TermDates:
                 )
             )
             continue
-        start, end = _date(start_text), _date(end_text or start_text)
+        start, end = parse_date(start_text), parse_date(end_text or start_text)
         for name, value, text_value in (("start", start, start_text), ("end", end, end_text)):
             if value is None:
                 problems.append(
@@ -182,28 +183,6 @@ def parse(data: bytes | str) -> TermDates:
 MAX_CELL = 1000  # no cell of the template needs more
 
 
-def _rows(reader: Any) -> Iterator[tuple[int, list[str] | str]]:
-    """(line, cells), or (line, why) for a line the csv module refuses (and nothing after)."""
-    number = 1
-    while True:
-        number += 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            why = "a field is too long" if "field larger" in str(exc) else str(exc)
-            yield number, f"this line cannot be read ({why}); check it in your spreadsheet."
-            return
-        if any(len(cell) > MAX_CELL for cell in row):
-            yield number, f"a field is too long (over {MAX_CELL:,} characters)."
-            return
-        if any("\x00" in cell for cell in row):
-            yield number, "this line contains a NUL character; save the file as 'CSV UTF-8'."
-            return
-        yield number, row
-
-
 def merged(profile: rules.SchoolProfile, found: TermDates) -> rules.SchoolProfile:
     """``profile`` with the CSV's years replacing its own for those years (validated).
 
@@ -243,20 +222,3 @@ def _year(text: str) -> int | None:
     if match.group(2) is not None and int(match.group(2)) % 100 != (year + 1) % 100:
         return None
     return year if FIRST_YEAR <= year <= LAST_YEAR else None
-
-
-def parse_date(text: str) -> dt.date | None:
-    """A date written 2026-09-01 or 01/09/2026, or None."""
-    return _date(text.strip())
-
-
-def _date(text: str) -> dt.date | None:
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return dt.date.fromisoformat(text)
-        match = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
-        if match:
-            return dt.date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
-    except ValueError:
-        return None
-    return None

@@ -14,9 +14,10 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rules.csvlines import parse_date, rows
 from rules.errors import PackError, PackRejected
 from rules.roster import MAX_PUPILS, REF_PATTERN, YEAR_GROUPS, EhcpPupil, Roster
 
@@ -79,7 +80,7 @@ def parse_csv(data: bytes | str, filename: str = FILENAME) -> Roster:
     if problems:
         raise PackRejected(problems)
     records: list[tuple[int, dict[str, str]]] = []
-    for number, row in _rows(reader):
+    for number, row in rows(reader, MAX_CELL):
         if isinstance(row, str):
             problems.append(PackError(filename, row, number))
             break
@@ -310,38 +311,3 @@ def _year_group(text: str) -> int | None:
     if re.fullmatch(r"-?\d{1,2}", value) and int(value) in YEAR_GROUPS:
         return int(value)
     return None
-
-
-def parse_date(text: str) -> dt.date | None:
-    """A date written 2026-09-01 or 01/09/2026, or None."""
-    text = text.strip()
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return dt.date.fromisoformat(text)
-        match = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
-        if match:
-            return dt.date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
-    except ValueError:
-        return None
-    return None
-
-
-def _rows(reader: Any) -> Iterator[tuple[int, list[str] | str]]:
-    """(line, cells), or (line, why) for a line the csv module refuses (and nothing after)."""
-    number = 1
-    while True:
-        number += 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield number, f"this line cannot be read ({exc}); check it in your spreadsheet."
-            return
-        if any(len(cell) > MAX_CELL for cell in row):
-            yield number, f"a field is too long (over {MAX_CELL} characters)."
-            return
-        if any("\x00" in cell for cell in row):
-            yield number, "this line contains a NUL character; save the file as 'CSV UTF-8'."
-            return
-        yield number, row

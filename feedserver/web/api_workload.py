@@ -13,7 +13,7 @@ from feedserver.storage.principals import Principal
 from feedserver.web import workload as school_load
 from feedserver.web.apiroutes import ApiError, json_body, route
 from feedserver.web.context import services
-from rules.roster_csv import parse_date
+from rules.csvlines import parse_date
 
 
 def _year(value: Any) -> int:

@@ -18,6 +18,7 @@ from feedserver.storage.models import School
 from feedserver.web.context import services
 from feedserver.web.pages import access, changes
 from feedserver.web.pages.blueprint import bp
+from rules.csvlines import parse_date
 from rules.vocabulary import HALF_LABELS, academic_year_label
 
 SECTIONS = ("term-dates", "inset", "named-dates", "packs", "rules", "local-events")
@@ -78,7 +79,7 @@ def _dates(field: str, text: str) -> list[dt.date]:
     for number, line in enumerate(text.replace(",", "\n").splitlines(), start=1):
         if not line.strip():
             continue
-        day = termcsv.parse_date(line)
+        day = parse_date(line)
         if day is None:
             raise rules.PackRejected(
                 [
@@ -119,8 +120,8 @@ def _proposal(section: str, profile: rules.SchoolProfile, form: Any) -> tuple[di
         periods = []
         for label in HALF_LABELS:
             start, end = (
-                termcsv.parse_date(form.get(f"{label}_start", "")),
-                termcsv.parse_date(form.get(f"{label}_end", "")),
+                parse_date(form.get(f"{label}_start", "")),
+                parse_date(form.get(f"{label}_end", "")),
             )
             if start is None or end is None:
                 raise rules.PackRejected(
@@ -172,7 +173,7 @@ def _proposal(section: str, profile: rules.SchoolProfile, form: Any) -> tuple[di
             by_year = overrides.setdefault(ref, {})
             by_year.pop(str(year), None)
             if text:
-                day = termcsv.parse_date(text)
+                day = parse_date(text)
                 if day is None:
                     raise rules.PackRejected(
                         [
@@ -198,9 +199,9 @@ def _proposal(section: str, profile: rules.SchoolProfile, form: Any) -> tuple[di
         ]
         title = form.get("title", "").strip()
         if title:
-            start = termcsv.parse_date(form.get("start", ""))
+            start = parse_date(form.get("start", ""))
             end_text = form.get("end", "").strip()
-            end = termcsv.parse_date(end_text) if end_text else None
+            end = parse_date(end_text) if end_text else None
             if start is None or (end_text and end is None):
                 raise rules.PackRejected(
                     [

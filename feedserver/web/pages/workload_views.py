@@ -18,7 +18,7 @@ from feedserver.web import workload as school_load
 from feedserver.web.context import services
 from feedserver.web.pages import access
 from feedserver.web.pages.blueprint import bp
-from rules.roster_csv import parse_date
+from rules.csvlines import parse_date
 from rules.workload import WeekLoad
 
 
